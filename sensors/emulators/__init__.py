@@ -1,0 +1,1 @@
+"""Emulators: each device's wire protocol on a real pseudo-terminal, for demos, tests and installers."""

@@ -1,0 +1,1 @@
+"""The station at the door: vision, screening, occupancy, journal, uplink and the kiosk screen."""
