@@ -1,0 +1,150 @@
+"""The station's journal: every event is written here first (SQLite, WAL) and shipped from here.
+
+An event is on disk before ``append`` returns, so what the kiosk has shown survives a SIGKILL or a
+power cut. The uplink reads pending events in order and marks them sent once the dashboard has
+confirmed them; sending twice is harmless (event ids are UUIDs and the dashboard ingests
+idempotently), losing is not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from station.events import Event, utc_now
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TEXT,
+    rejected TEXT
+);
+CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE sent_at IS NULL AND rejected IS NULL;
+"""
+
+
+class JournalError(RuntimeError):
+    """The journal cannot write (disk full, read-only, corrupt); the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One journalled event waiting to be shipped."""
+
+    seq: int
+    body: dict
+
+
+class Journal:
+    """An append-only outbox in one SQLite file.
+
+    Args:
+        path: The database file (created with its folder when missing).
+        max_size_mb: Largest size the journal may grow to; None for no limit but the disk's.
+
+    Raises:
+        JournalError: The file cannot be created or opened.
+    """
+
+    def __init__(self, path: str | Path, max_size_mb: float | None = None) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(SCHEMA)
+            if max_size_mb is not None:
+                page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+                self._db.execute(f"PRAGMA max_page_count={int(max_size_mb * 1024 * 1024 // page_size)}")
+        except (OSError, sqlite3.Error) as err:
+            raise JournalError(f"cannot open the journal {self.path}: {err}") from err
+
+    def append(self, event: Event) -> int:
+        """Write ``event`` durably and return its sequence number.
+
+        Raises:
+            JournalError: The write failed; the event is not journalled.
+        """
+        body = json.dumps(event.to_json(), separators=(",", ":"))
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT INTO events (id, type, at, body) VALUES (?, ?, ?, ?)",
+                    (event.id, str(event.type), event.at.isoformat(), body),
+                )
+        except sqlite3.IntegrityError:
+            log.debug("event %s is journalled already", event.id)
+            return self.seq_of(event.id)
+        except sqlite3.Error as err:
+            raise JournalError(f"cannot write the journal {self.path}: {err}") from err
+        return int(cursor.lastrowid or 0)
+
+    def seq_of(self, event_id: str) -> int:
+        """Return the sequence number of a journalled event (0 when unknown)."""
+        with self._lock:
+            row = self._db.execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def pending(self, limit: int = 50) -> list[Entry]:
+        """Return up to ``limit`` unsent events, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, body FROM events WHERE sent_at IS NULL AND rejected IS NULL"
+                " ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Entry(seq, json.loads(body)) for seq, body in rows]
+
+    def pending_count(self) -> int:
+        """How many events wait to be shipped."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(*) FROM events WHERE sent_at IS NULL AND rejected IS NULL"
+            ).fetchone()
+        return int(row[0])
+
+    def mark_sent(self, seqs: list[int], at: datetime | None = None) -> None:
+        """Record that the dashboard confirmed these events."""
+        stamp = (at or utc_now()).isoformat()
+        with self._lock:
+            self._db.executemany("UPDATE events SET sent_at = ? WHERE seq = ?", [(stamp, s) for s in seqs])
+
+    def mark_rejected(self, seq: int, reason: str) -> None:
+        """Set aside an event the dashboard refuses for good, so it does not block the others."""
+        with self._lock:
+            self._db.execute("UPDATE events SET rejected = ? WHERE seq = ?", (reason[:500], seq))
+
+    def events(self) -> list[dict]:
+        """Return every journalled event, oldest first (for reports and tests)."""
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM events ORDER BY seq").fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Delete shipped events older than ``older_than`` (screenings are health data)."""
+        cutoff = ((now or utc_now()) - older_than).isoformat()
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM events WHERE sent_at IS NOT NULL AND at < ?",
+                (cutoff,),
+            )
+        return cursor.rowcount
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,187 @@
+"""The uplink: ships the journal to the dashboard's ``POST /api/v1/events`` in order, with back-off."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Protocol
+
+from station.journal import Journal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The dashboard's answer to a batch."""
+
+    accepted: int
+    duplicates: int
+
+
+class BatchRejectedError(Exception):
+    """The dashboard refused a batch as invalid (400); retrying the same bytes will not help.
+
+    Attributes:
+        message: The dashboard's explanation (it names the event and the field).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UplinkError(Exception):
+    """The dashboard could not be reached or failed; try again later."""
+
+
+class Sender(Protocol):
+    """Delivers one batch of events."""
+
+    def send(self, events: list[dict]) -> Receipt:
+        """Deliver ``events``; raise UplinkError to retry later, BatchRejectedError for bad input."""
+        ...
+
+
+class HttpSender:
+    """Sends batches to a dashboard over HTTP.
+
+    Args:
+        base_url: The dashboard's address, such as ``http://10.0.0.5:5000``.
+        token: The station's token.
+        timeout_s: Time allowed for one request.
+    """
+
+    def __init__(self, base_url: str, token: str, timeout_s: float = 10.0) -> None:
+        self.url = base_url.rstrip("/") + "/api/v1/events"
+        self._token = token
+        self.timeout_s = timeout_s
+
+    def send(self, events: list[dict]) -> Receipt:
+        """POST the batch; see ``Sender.send``."""
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps({"events": events}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                answer = json.load(response)
+        except urllib.error.HTTPError as err:
+            detail = _error_text(err)
+            if err.code == 400:
+                raise BatchRejectedError(detail) from err
+            raise UplinkError(f"{self.url} answered {err.code}: {detail}") from err
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise UplinkError(f"{self.url} unreachable: {getattr(err, 'reason', err)}") from err
+        return Receipt(int(answer.get("accepted", 0)), int(answer.get("duplicates", 0)))
+
+
+def _error_text(err: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(err.read() or b"{}")
+    except ValueError:
+        return err.reason
+    return str(body.get("error") or body.get("message") or err.reason)
+
+
+class Uplink:
+    """Ships pending journal entries in batches, oldest first, until stopped.
+
+    A refused batch is split to find the refused event, which is set aside (with the reason) so it
+    cannot block the events behind it; the rest go on. Network failures back off exponentially.
+
+    Args:
+        journal: The station's journal.
+        sender: Delivers batches.
+        batch_size: Events per request.
+        backoff_initial_s: First wait after a failure.
+        backoff_max_s: Longest wait between tries.
+        idle_s: Wait between looks at an empty journal.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        sender: Sender,
+        *,
+        batch_size: int = 50,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+        idle_s: float = 0.2,
+    ) -> None:
+        self.journal = journal
+        self.sender = sender
+        self.batch_size = batch_size
+        self._backoff_initial_s = backoff_initial_s
+        self._backoff_max_s = backoff_max_s
+        self._idle_s = idle_s
+        self._wake = threading.Event()
+        self.online: bool | None = None
+        self.sent = 0
+
+    def wake(self) -> None:
+        """Ship now (a new event was journalled)."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Ship until ``stop`` is set."""
+        backoff_s = self._backoff_initial_s
+        while not stop.is_set():
+            try:
+                shipped = self.ship_once()
+            except UplinkError as err:
+                self._set_online(False, str(err))
+                stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, self._backoff_max_s)
+                continue
+            backoff_s = self._backoff_initial_s
+            self._set_online(True, "")
+            if not shipped:
+                self._wake.wait(self._idle_s)
+                self._wake.clear()
+
+    def ship_once(self) -> int:
+        """Send one batch; return how many events were confirmed (0 when none waited)."""
+        entries = self.journal.pending(self.batch_size)
+        if not entries:
+            return 0
+        try:
+            self.sender.send([entry.body for entry in entries])
+        except BatchRejectedError as err:
+            return self._isolate(entries, err)
+        self.journal.mark_sent([entry.seq for entry in entries])
+        self.sent += len(entries)
+        return len(entries)
+
+    def _isolate(self, entries: list, err: BatchRejectedError) -> int:
+        if len(entries) == 1:
+            log.error("the dashboard refused event %s: %s", entries[0].body.get("id"), err.message)
+            self.journal.mark_rejected(entries[0].seq, err.message)
+            return 1
+        shipped = 0
+        for entry in entries:  # one by one, so the good ones still arrive in order
+            try:
+                self.sender.send([entry.body])
+            except BatchRejectedError as single:
+                log.error("the dashboard refused event %s: %s", entry.body.get("id"), single.message)
+                self.journal.mark_rejected(entry.seq, single.message)
+            else:
+                self.journal.mark_sent([entry.seq])
+                self.sent += 1
+            shipped += 1
+        return shipped
+
+    def _set_online(self, online: bool, reason: str) -> None:
+        if online == self.online:
+            return
+        self.online = online
+        if online:
+            log.warning("dashboard reachable; shipping the journal")
+        else:
+            log.warning("dashboard unreachable (%s); events wait in the journal", reason)

@@ -1,0 +1,203 @@
+"""The journal (SQLite outbox) and the uplink that ships it."""
+
+import json
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from station.events import CrossingEvent, Direction
+from station.journal import Journal, JournalError
+from station.uplink import BatchRejectedError, HttpSender, Receipt, Uplink, UplinkError
+
+T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+def crossing(i, direction=Direction.IN):
+    return CrossingEvent(direction=direction, at=T0 + timedelta(seconds=i))
+
+
+class FakeDashboard:
+    """A Sender that stores what it receives and can be told to fail."""
+
+    def __init__(self):
+        self.received = []
+        self.down = False
+        self.refuse = set()
+
+    def send(self, events):
+        if self.down:
+            raise UplinkError("connection refused")
+        for event in events:
+            if event["id"] in self.refuse:
+                raise BatchRejectedError(f"events[0] ({event['id']}).direction: bad")
+        fresh = [e for e in events if e["id"] not in {r["id"] for r in self.received}]
+        self.received += fresh
+        return Receipt(len(fresh), len(events) - len(fresh))
+
+
+def test_journal_survives_reopening_and_keeps_order(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    events = [crossing(i) for i in range(5)]
+    seqs = [journal.append(e) for e in events]
+    journal.close()
+    reopened = Journal(path)
+    assert [entry.seq for entry in reopened.pending()] == seqs
+    assert [entry.body["id"] for entry in reopened.pending()] == [e.id for e in events]
+
+
+def test_appending_the_same_event_twice_keeps_one(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    event = crossing(1)
+    assert journal.append(event) == journal.append(event)
+    assert journal.pending_count() == 1
+
+
+def test_a_journal_in_an_impossible_place_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(JournalError, match="cannot open the journal"):
+        Journal(tmp_path / "file" / "j.sqlite3")
+
+
+def test_a_full_journal_refuses_clearly_and_keeps_what_it_had(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3", max_size_mb=0.05)
+    written = []
+
+    def fill():
+        for i in range(10_000):
+            event = crossing(i)
+            journal.append(event)
+            written.append(event.id)
+
+    with pytest.raises(JournalError, match="full"):
+        fill()
+    assert written  # it took events until the disk was full
+    assert [e["id"] for e in journal.events()] == written
+
+
+def test_purge_deletes_only_shipped_old_events(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    old_sent, old_pending, new_sent = crossing(0), crossing(1), crossing(40 * 86400)
+    for event in (old_sent, old_pending, new_sent):
+        journal.append(event)
+    journal.mark_sent([journal.seq_of(old_sent.id), journal.seq_of(new_sent.id)])
+    assert journal.purge(timedelta(days=30), now=T0 + timedelta(days=41)) == 1
+    assert [e["id"] for e in journal.events()] == [old_pending.id, new_sent.id]
+
+
+def test_uplink_ships_in_order_and_each_event_once_after_an_outage(tmp_path):
+    journal, dashboard = Journal(tmp_path / "j.sqlite3"), FakeDashboard()
+    uplink = Uplink(journal, dashboard, batch_size=3)
+    events = [crossing(i) for i in range(8)]
+    for event in events[:4]:
+        journal.append(event)
+    dashboard.down = True
+    with pytest.raises(UplinkError):
+        uplink.ship_once()
+    for event in events[4:]:
+        journal.append(event)
+    dashboard.down = False
+    while uplink.ship_once():
+        pass
+    assert [e["id"] for e in dashboard.received] == [e.id for e in events]
+    assert journal.pending_count() == 0
+
+
+def test_a_refused_event_is_set_aside_and_does_not_block_the_rest(tmp_path):
+    journal, dashboard = Journal(tmp_path / "j.sqlite3"), FakeDashboard()
+    events = [crossing(i) for i in range(4)]
+    dashboard.refuse = {events[1].id}
+    for event in events:
+        journal.append(event)
+    uplink = Uplink(journal, dashboard, batch_size=10)
+    assert uplink.ship_once() == 4
+    assert [e["id"] for e in dashboard.received] == [events[0].id, events[2].id, events[3].id]
+    assert journal.pending_count() == 0
+
+
+def test_uplink_thread_catches_up_after_the_dashboard_returns(tmp_path):
+    journal, dashboard = Journal(tmp_path / "j.sqlite3"), FakeDashboard()
+    dashboard.down = True
+    uplink = Uplink(journal, dashboard, backoff_initial_s=0.05, backoff_max_s=0.1, idle_s=0.02)
+    stop = threading.Event()
+    thread = threading.Thread(target=uplink.run, args=(stop,), daemon=True)
+    thread.start()
+    events = [crossing(i) for i in range(120)]
+    for event in events:
+        journal.append(event)
+    stop.wait(0.3)
+    assert uplink.online is False
+    dashboard.down = False
+    for _ in range(100):
+        if journal.pending_count() == 0:
+            break
+        stop.wait(0.05)
+    stop.set()
+    thread.join(timeout=5)
+    assert [e["id"] for e in dashboard.received] == [e.id for e in events]
+    assert uplink.online is True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    answers: ClassVar[list] = []
+    seen: ClassVar[list] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append((self.headers["Authorization"], body))
+        status, answer = type(self).answers.pop(0)
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_dashboard():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Handler.seen = []
+    yield server, _Handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "raised"),
+    [
+        # accepted
+        (200, {"accepted": 1, "duplicates": 0}, None),
+        # a refused batch: not worth retrying as it is
+        (400, {"error": "events[0] (x).direction: expected one of in, out"}, BatchRejectedError),
+        # a server in trouble: retry later
+        (503, {"error": "database unavailable"}, UplinkError),
+        # a revoked token: retry later (a person must fix it), never drop events
+        (401, {"error": "unknown station token"}, UplinkError),
+    ],
+)
+def test_http_sender(http_dashboard, status, answer, raised):
+    server, handler = http_dashboard
+    handler.answers = [(status, answer)]
+    sender = HttpSender(f"http://127.0.0.1:{server.server_port}", "secret-token")
+    event = crossing(1).to_json()
+    if raised is None:
+        assert sender.send([event]) == Receipt(1, 0)
+    else:
+        with pytest.raises(raised, match=re.escape(answer["error"])):
+            sender.send([event])
+    assert handler.seen == [("Bearer secret-token", {"events": [event]})]
+
+
+def test_http_sender_unreachable():
+    with pytest.raises(UplinkError, match="unreachable"):
+        HttpSender("http://127.0.0.1:9", "t", timeout_s=2).send([crossing(1).to_json()])
