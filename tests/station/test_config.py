@@ -1,0 +1,79 @@
+"""The station's configuration file."""
+
+from pathlib import Path
+
+import pytest
+
+from station.config import ConfigError, StationConfig, load, parse
+from station.events import Policy
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "station.example.toml"
+
+
+def test_the_example_file_loads():
+    config = load(EXAMPLE)
+    assert config.station.room == "ruang-layanan"
+    assert config.screening.fever_c == 37.3
+    assert config.screening.mask_policy is Policy.HARD
+    assert config.camera.guide == (0.25, 0.1, 0.75, 0.9)
+
+
+def test_an_empty_file_gives_the_defaults():
+    assert parse({}) == StationConfig()
+
+
+def test_door_lines():
+    config = parse(
+        {"counting": {"source": "camera", "lines": [{"line": [0, 10, 100, 10], "in_point": [50, 60]}]}}
+    )
+    assert config.counting.lines[0].line == (0.0, 10.0, 100.0, 10.0)
+    assert config.counting.lines[0].door == "main"
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        # a misspelt key names its full path
+        ({"screening": {"fever": 37.5}}, "screening.fever: unknown key"),
+        # an unknown section
+        ({"screenning": {}}, "screenning: unknown key"),
+        # a number as text
+        ({"screening": {"fever_c": "37.5"}}, "screening.fever_c: expected a number"),
+        # a threshold nobody means
+        ({"screening": {"fever_c": 42.0}}, r"screening.fever_c: 42.0 is out of range \(35.0 to 40.0\)"),
+        # a policy that does not exist
+        ({"screening": {"mask_policy": "strict"}}, "screening.mask_policy: expected one of hard, soft"),
+        # a share over 1
+        ({"station": {"share": 1.5}}, "station.share: 1.5 is out of range"),
+        # a closing time that is not HH:MM
+        ({"station": {"closing_time": "5pm"}}, "station.closing_time"),
+        # a guide with three numbers
+        ({"camera": {"guide": [0.1, 0.2, 0.3]}}, "camera.guide: expected 4 values"),
+        # a bad key inside a door line
+        ({"counting": {"lines": [{"lin": [0, 0, 1, 1]}]}}, r"counting.lines\[0\].lin: unknown key"),
+        # a counting source that does not exist
+        ({"counting": {"source": "laser"}}, "counting.source: expected one of camera, beams, none"),
+        # a whole number where one is needed
+        ({"screening": {"plateau_samples": 4.5}}, "screening.plateau_samples: expected a whole number"),
+        # a section that is not a table
+        ({"kiosk": 8080}, "kiosk: expected a table"),
+    ],
+)
+def test_bad_values_name_their_path(document, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(document)
+
+
+def test_unreadable_and_broken_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[station\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load(broken)
+
+
+def test_secrets_come_from_the_environment(monkeypatch):
+    config = parse({"dashboard": {"token_env": "GERBANG_TEST_TOKEN"}})
+    monkeypatch.setenv("GERBANG_TEST_TOKEN", "s3cret")
+    assert config.secret(config.dashboard.token_env) == "s3cret"
