@@ -8,10 +8,12 @@ idempotently), losing is not.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -68,10 +70,15 @@ class Journal:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(SCHEMA)
             if max_size_mb is not None:
-                page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
-                self._db.execute(f"PRAGMA max_page_count={int(max_size_mb * 1024 * 1024 // page_size)}")
+                self.set_max_size(max_size_mb)
         except (OSError, sqlite3.Error) as err:
             raise JournalError(f"cannot open the journal {self.path}: {err}") from err
+
+    def set_max_size(self, max_size_mb: float) -> None:
+        """Cap the journal's size; past it, ``append`` fails as on a full disk."""
+        with self._lock:
+            page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+            self._db.execute(f"PRAGMA max_page_count={max(1, int(max_size_mb * 1024 * 1024 // page_size))}")
 
     def append(self, event: Event) -> int:
         """Write ``event`` durably and return its sequence number.
@@ -120,12 +127,12 @@ class Journal:
     def mark_sent(self, seqs: list[int], at: datetime | None = None) -> None:
         """Record that the dashboard confirmed these events."""
         stamp = (at or utc_now()).isoformat()
-        with self._lock:
+        with self._lock, self._errors("mark events sent in"):
             self._db.executemany("UPDATE events SET sent_at = ? WHERE seq = ?", [(stamp, s) for s in seqs])
 
     def mark_rejected(self, seq: int, reason: str) -> None:
         """Set aside an event the dashboard refuses for good, so it does not block the others."""
-        with self._lock:
+        with self._lock, self._errors("set aside an event in"):
             self._db.execute("UPDATE events SET rejected = ? WHERE seq = ?", (reason[:500], seq))
 
     def events(self) -> list[dict]:
@@ -137,12 +144,19 @@ class Journal:
     def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
         """Delete shipped events older than ``older_than`` (screenings are health data)."""
         cutoff = ((now or utc_now()) - older_than).isoformat()
-        with self._lock:
+        with self._lock, self._errors("purge"):
             cursor = self._db.execute(
                 "DELETE FROM events WHERE sent_at IS NOT NULL AND at < ?",
                 (cutoff,),
             )
         return cursor.rowcount
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as err:
+            raise JournalError(f"cannot {doing} the journal {self.path}: {err}") from err
 
     def close(self) -> None:
         """Close the database."""

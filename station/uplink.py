@@ -10,7 +10,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
-from station.journal import Journal
+from station.journal import Journal, JournalError
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,10 @@ class Uplink:
         while not stop.is_set():
             try:
                 shipped = self.ship_once()
+            except JournalError as err:
+                log.error("%s", err)
+                stop.wait(backoff_s)
+                continue
             except UplinkError as err:
                 self._set_online(False, str(err))
                 stop.wait(backoff_s)

@@ -1,0 +1,389 @@
+"""The station's hub: joins the screening, the room's ledger, the queue, the journal and the gate.
+
+Every input arrives here (a reading, a camera frame's face, a door crossing, a guard's action),
+under one lock. Every decision and change is journalled before the kiosk's state changes, so what
+the kiosk has shown is never lost. Nothing here touches hardware directly: the gate output is a
+``Switch`` passed in, time comes from a clock passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sensors.relay import Switch
+from station import screening as sc
+from station.events import (
+    CorrectionEvent,
+    CrossingEvent,
+    Decision,
+    Direction,
+    Event,
+    Mask,
+    QueueAction,
+    QueueEvent,
+    ScreeningEvent,
+    StatusEvent,
+    utc_now,
+)
+from station.journal import Journal, JournalError
+from station.occupancy import Ledger, RoomState
+from station.queue import Queue, Ticket
+
+log = logging.getLogger(__name__)
+
+
+class Light(StrEnum):
+    """The big traffic light on the kiosk."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    GREY = "grey"
+
+
+@dataclass(frozen=True, slots=True)
+class FaceObservation:
+    """What one camera frame says of the visitor in front of the station.
+
+    Attributes:
+        at: When the frame was taken.
+        present: A face is in view.
+        in_position: The face is inside the guide and large enough.
+        mask: The mask verdict of that face, or None when not classified.
+    """
+
+    at: datetime
+    present: bool
+    in_position: bool = False
+    mask: Mask | None = None
+
+
+@dataclass(slots=True)
+class KioskState:
+    """Everything the kiosk shows, as sent to it over Server-Sent Events."""
+
+    light: Light = Light.GREY
+    message: str = sc.Message.WELCOME
+    state: str = sc.State.IDLE
+    raw_c: float | None = None
+    body_c: float | None = None
+    mask: str | None = None
+    decision: str | None = None
+    reason: str | None = None
+    occupancy_people: int = 0
+    limit_people: int = 0
+    room_state: str = RoomState.OPEN
+    queue_ticket: int | None = None
+    queue_waiting: list[int] = field(default_factory=list)
+    queue_called: int | None = None
+    queue_wait_min: float | None = None
+    retest_ticket: int | None = None
+    retest_wait_s: float | None = None
+    devices: dict[str, str] = field(default_factory=dict)
+    journal_ok: bool = True
+    seq: int = 0
+
+    def as_json(self) -> dict:
+        """Return the state as a JSON object."""
+        return {
+            key: str(value) if isinstance(value, StrEnum) else value for key, value in asdict(self).items()
+        }
+
+
+class Station:
+    """The hub. Thread-safe: every public method takes the lock.
+
+    Args:
+        screening: The screening's rules.
+        ledger: The room's ledger.
+        journal: Where every event goes first.
+        gate: The door lock or traffic light, or None.
+        gate_open_s: How long the gate stays open after an admission.
+        camera: Whether a camera watches the visitor (without one, presence comes from the
+            thermometer and masks are not checked).
+        clock: Returns the current time (UTC).
+        on_change: Called with the new kiosk state after every change.
+    """
+
+    def __init__(
+        self,
+        screening: sc.ScreeningConfig,
+        ledger: Ledger,
+        journal: Journal,
+        *,
+        gate: Switch | None = None,
+        gate_open_s: float = 5.0,
+        camera: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+        on_change: Callable[[KioskState], None] | None = None,
+    ) -> None:
+        if not camera:
+            screening = sc.ScreeningConfig(**{**asdict(screening), "mask_check": False})
+        self.screening = sc.Screening(screening)
+        self.ledger = ledger
+        self.queue = Queue()
+        self.journal = journal
+        self._gate = gate
+        self._gate_open_s = gate_open_s
+        self._gate_until: datetime | None = None
+        self._camera = camera
+        self._clock = clock
+        self._on_change = on_change
+        self._lock = threading.RLock()
+        self._state = KioskState()
+        self._held: list[Event] = []
+        self._visitor_ticket: int | None = None
+        self._called_at: datetime | None = None
+        self._refresh()
+
+    # inputs ---------------------------------------------------------------------------------------
+
+    def reading(
+        self, at: datetime, raw_c: float | None, ambient_c: float | None, body_c: float | None
+    ) -> None:
+        """Take a thermometer reading."""
+        with self._lock:
+            if not self._camera:
+                present = (raw_c if raw_c is not None else body_c or 0.0) >= self.screening.config.raw_min_c
+                self._feed(sc.Presence(at, present, present))
+            self._feed(sc.Sample(at, raw_c, ambient_c, body_c))
+            self._refresh()
+
+    def face(self, observation: FaceObservation) -> None:
+        """Take one camera frame's observation of the visitor."""
+        with self._lock:
+            self._feed(sc.Presence(observation.at, observation.present, observation.in_position))
+            if observation.in_position and observation.mask is not None:
+                self._feed(sc.MaskVote(observation.at, observation.mask))
+            self._refresh()
+
+    def crossing(
+        self, direction: Direction, door: str = "main", source: str = "camera", at: datetime | None = None
+    ) -> None:
+        """Count a person crossing the room's door."""
+        with self._lock:
+            at = at or self._clock()
+            self._record(CrossingEvent(direction=direction, door=door, source=source, at=at))
+            self.ledger.cross(direction, at)
+            if direction is Direction.IN:
+                self._called_at = None
+            self._call_if_room(at)
+            self._refresh()
+
+    def device(self, name: str, state: str, detail: str = "") -> None:
+        """Record a device's state change (``thermometer`` offline, ``dashboard`` online ...)."""
+        with self._lock:
+            if self._state.devices.get(name) == state:
+                return
+            self._state.devices[name] = state
+            if name == "thermometer" and state == "offline":
+                self._feed(sc.SensorLost(self._clock()))
+            if name != "dashboard":
+                self._record(StatusEvent(device=name, state=state, detail=detail, at=self._clock()))
+            self._refresh()
+
+    def tick(self) -> None:
+        """Let time pass: timeouts, the gate closing, a called ticket expiring, retrying the journal."""
+        with self._lock:
+            now = self._clock()
+            self._feed(sc.Tick(now))
+            if self._gate_until is not None and now >= self._gate_until:
+                self._gate_until = None
+                self._switch(False)
+            if self._called_at is not None and now - self._called_at > timedelta(minutes=2):
+                self._called_at = None
+                self._call_if_room(now)
+            if self._held:
+                self._flush_held()
+            self._refresh()
+
+    # guard actions ----------------------------------------------------------------------------------
+
+    def override(self, decision: Decision, by: str, reason: str) -> None:
+        """A guard admits (or turns away) the visitor in front of the station, with a reason."""
+        with self._lock:
+            if not reason.strip():
+                raise ValueError("an override needs a reason")
+            view = self.screening.view
+            now = self._clock()
+            event = ScreeningEvent(
+                decision=decision,
+                reason="override",
+                raw_c=view.raw_c,
+                body_c=view.body_c,
+                mask=view.mask,
+                temperature_policy=self.screening.config.temperature_policy,
+                mask_policy=self.screening.config.mask_policy,
+                override_by=by,
+                override_reason=reason.strip(),
+                at=now,
+            )
+            self._record(event)
+            self._state.decision, self._state.reason = str(decision), "override"
+            if decision is Decision.ALLOW:
+                self._admit(now)
+            self._refresh(light=Light.GREEN if decision is Decision.ALLOW else Light.RED)
+
+    def correct(self, by: str, reason: str, *, delta: int | None = None, value: int | None = None) -> None:
+        """A guard corrects the room's count (+1, -1, or set to N), saying why."""
+        with self._lock:
+            if not reason.strip():
+                raise ValueError("a correction needs a reason")
+            self.ledger.correct(delta=delta, value=value)
+            now = self._clock()
+            self._record(CorrectionEvent(delta=delta, value=value, by=by, reason=reason.strip(), at=now))
+            self._call_if_room(now)
+            self._refresh()
+
+    def call_next(self) -> Ticket | None:
+        """The guard calls the next queue ticket now."""
+        with self._lock:
+            ticket = self._call(self._clock())
+            self._refresh()
+            return ticket
+
+    def start_retest(self, ticket: int) -> None:
+        """The visitor with re-test ticket ``ticket`` is back after the rest."""
+        with self._lock:
+            self._feed(sc.StartRetest(self._clock(), ticket))
+            self._refresh()
+
+    def reconcile(self, occupancy_people: int) -> None:
+        """Take the dashboard's figure for the room (all doors)."""
+        with self._lock:
+            self.ledger.reconcile(occupancy_people)
+            self._state.devices["dashboard"] = "online"
+            self._call_if_room(self._clock())
+            self._refresh()
+
+    def new_day(self) -> None:
+        """Closing time: counts and the queue start again."""
+        with self._lock:
+            self.ledger.reset()
+            self.queue.reset()
+            self._visitor_ticket = None
+            self._refresh()
+
+    @property
+    def state(self) -> KioskState:
+        """A copy of what the kiosk shows now."""
+        with self._lock:
+            current = self._state
+            return replace(current, queue_waiting=list(current.queue_waiting), devices=dict(current.devices))
+
+    # inside -----------------------------------------------------------------------------------------
+
+    def _feed(self, event: sc.Input) -> None:
+        outcome = self.screening.handle(event)
+        if self.screening.state is sc.State.IDLE:
+            self._visitor_ticket = None
+        if outcome is not None:
+            self._decided(outcome)
+
+    def _decided(self, outcome: sc.Outcome) -> None:
+        ticket = outcome.ticket
+        full = outcome.decision is Decision.ALLOW and not self.ledger.has_room
+        if full:
+            queued = self.queue.issue(outcome.at)
+            self._visitor_ticket = queued.number
+        self._record(
+            ScreeningEvent(
+                decision=outcome.decision,
+                reason=str(outcome.reason),
+                raw_c=outcome.raw_c,
+                body_c=outcome.body_c,
+                mask=outcome.mask,
+                temperature_policy=outcome.temperature_policy,
+                mask_policy=outcome.mask_policy,
+                retest=outcome.retest,
+                ticket=self._visitor_ticket if full else ticket,
+                at=outcome.at,
+            )
+        )
+        if full:
+            self._record(QueueEvent(ticket=self._visitor_ticket, action=QueueAction.ISSUED, at=outcome.at))
+        elif outcome.decision is Decision.ALLOW:
+            self._admit(outcome.at)
+        self._state.decision, self._state.reason = str(outcome.decision), str(outcome.reason)
+
+    def _admit(self, at: datetime) -> None:
+        if self._gate is not None:
+            self._switch(True)
+            self._gate_until = at + timedelta(seconds=self._gate_open_s)
+
+    def _switch(self, closed: bool) -> None:
+        if self._gate is not None and not self._gate.set(closed):
+            log.warning("the gate output did not take the command (closed=%s)", closed)
+
+    def _call_if_room(self, at: datetime) -> None:
+        if self.queue.waiting and self.ledger.has_room and self._called_at is None:
+            self._call(at)
+
+    def _call(self, at: datetime) -> Ticket | None:
+        ticket = self.queue.call_next()
+        if ticket is not None:
+            self._called_at = at
+            self._record(QueueEvent(ticket=ticket.number, action=QueueAction.CALLED, at=at))
+        return ticket
+
+    def _record(self, event: Event) -> None:
+        if self._held:
+            self._flush_held()
+        if self._held:
+            self._held.append(event)
+            return
+        try:
+            self._state.seq = self.journal.append(event)
+            self._state.journal_ok = True
+        except JournalError as err:
+            log.error("%s; holding events in memory until it can write again", err)
+            self._state.journal_ok = False
+            self._held.append(event)
+
+    def _flush_held(self) -> None:
+        while self._held:
+            try:
+                self._state.seq = self.journal.append(self._held[0])
+            except JournalError:
+                self._state.journal_ok = False
+                return
+            self._held.pop(0)
+        self._state.journal_ok = True
+
+    def _refresh(self, light: Light | None = None) -> None:
+        view, ledger, state = self.screening.view, self.ledger, self._state
+        state.state, state.message = str(view.state), str(view.message)
+        state.raw_c, state.body_c = view.raw_c, view.body_c
+        state.mask = str(view.mask) if view.mask is not None else None
+        state.retest_ticket, state.retest_wait_s = view.retest_ticket, view.retest_wait_s
+        if view.outcome is None and view.state is not sc.State.DECIDED and light is None:
+            state.decision = state.reason = None
+        state.occupancy_people, state.limit_people = ledger.occupancy_people, ledger.limit_people
+        state.room_state = str(ledger.state)
+        state.queue_waiting = [t.number for t in self.queue.waiting]
+        state.queue_called = self.queue.called.number if self.queue.called else None
+        state.queue_ticket = self._visitor_ticket
+        pace = ledger.exits_per_minute(self._clock())
+        state.queue_wait_min = (
+            self.queue.estimated_wait_min(self._visitor_ticket, pace) if self._visitor_ticket else None
+        )
+        state.light = light or _light(state)
+        if self._on_change is not None:
+            self._on_change(self.state)
+
+
+def _light(state: KioskState) -> Light:
+    if state.queue_ticket is not None:
+        return Light.AMBER
+    if state.decision == Decision.ALLOW:
+        return Light.GREEN
+    if state.decision in (Decision.DENY, Decision.RETEST):
+        return Light.RED
+    if state.state in (sc.State.PRESENT, sc.State.MEASURING, sc.State.MASK_CHECK):
+        return Light.AMBER
+    return Light.GREY if state.room_state != RoomState.FULL else Light.RED
