@@ -1,0 +1,111 @@
+"""The kiosk's web app: the page, the live state, guard actions behind the PIN."""
+
+from datetime import UTC, datetime
+
+import cv2
+import numpy as np
+import pytest
+
+from station.core import Station
+from station.events import Direction
+from station.journal import Journal
+from station.kiosk import Broadcaster, PinGuard, create_kiosk
+from station.occupancy import Ledger
+from station.screening import ScreeningConfig
+
+T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    broadcaster = Broadcaster()
+    station = Station(
+        ScreeningConfig(),
+        Ledger(capacity_people=10),
+        Journal(tmp_path / "j.sqlite3"),
+        on_change=broadcaster.publish,
+    )
+    app = create_kiosk(
+        station, broadcaster, pin="2468", alternatives={"text": "Online", "link": "https://example.invalid/x"}
+    )
+    return app.test_client(), station
+
+
+def test_page_has_the_texts_and_no_inline_code(kiosk):
+    client, _ = kiosk
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    html = response.get_data(as_text=True)
+    assert "Silakan masuk" in html  # Bahasa Indonesia first
+    assert "onclick" not in html
+    assert "style=" not in html
+
+
+def test_state_follows_the_station(kiosk):
+    client, station = kiosk
+    station.crossing(Direction.IN)
+    assert client.get("/state").get_json()["occupancy_people"] == 1
+
+
+def test_events_stream_starts_with_the_current_state(kiosk):
+    client, station = kiosk
+    station.crossing(Direction.IN)
+    response = client.get("/events", buffered=False)
+    first = next(response.response)
+    response.close()
+    assert first.startswith(b"data: ")
+    assert b'"occupancy_people": 1' in first
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "occupancy"),
+    [
+        # +1 with the right PIN
+        ({"pin": "2468", "action": "correct", "delta": 1, "by": "budi", "reason": "slipped past"}, 200, 3),
+        # set to 7
+        ({"pin": "2468", "action": "correct", "value": 7, "by": "budi", "reason": "recount"}, 200, 7),
+        # the wrong PIN changes nothing
+        ({"pin": "1111", "action": "correct", "delta": 1}, 403, 2),
+        # an unknown action
+        ({"pin": "2468", "action": "dance"}, 400, 2),
+        # a count as text
+        ({"pin": "2468", "action": "correct", "delta": "1"}, 400, 2),
+        # an override without a reason
+        ({"pin": "2468", "action": "admit", "by": "budi"}, 400, 2),
+    ],
+)
+def test_guard_actions(kiosk, body, status, occupancy):
+    client, station = kiosk
+    station.crossing(Direction.IN)
+    station.crossing(Direction.IN)
+    response = client.post("/api/action", json=body)
+    assert response.status_code == status
+    assert station.state.occupancy_people == occupancy
+
+
+def test_malformed_action_body(kiosk):
+    client, _ = kiosk
+    assert client.post("/api/action", data="not json", content_type="application/json").status_code == 400
+
+
+def test_pin_locks_out_after_five_wrong_tries():
+    now = [0.0]
+    guard = PinGuard("2468", clock=lambda: now[0])
+    assert [guard.check("0000") for _ in range(5)] == [False] * 5
+    assert guard.check("2468") is False  # locked out, even with the right PIN
+    now[0] = 61.0
+    assert guard.check("2468") is True
+
+
+def test_no_pin_configured_means_no_guard_actions():
+    assert PinGuard("").check("") is False
+
+
+def test_qr_code_for_the_online_link(kiosk):
+    client, _ = kiosk
+    response = client.get("/qr.png")
+    assert response.status_code == 200
+    image = cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert cv2.QRCodeDetector().detectAndDecode(image)[0] == "https://example.invalid/x"
