@@ -189,3 +189,38 @@ class Uplink:
             log.warning("dashboard reachable; shipping the journal")
         else:
             log.warning("dashboard unreachable (%s); events wait in the journal", reason)
+
+
+class OccupancySource(Protocol):
+    """Tells the room's occupancy as the dashboard counts it (every door)."""
+
+    def fetch(self) -> int:
+        """Return the number of people in the room; raise UplinkError when it cannot be had."""
+        ...
+
+
+class HttpOccupancy:
+    """Asks the dashboard's ``GET /api/v1/rooms/ROOM/occupancy`` with the station's token.
+
+    Args:
+        base_url: The dashboard's address.
+        room: The room's slug.
+        token: The station's token.
+        timeout_s: Time allowed for one request.
+    """
+
+    def __init__(self, base_url: str, room: str, token: str, timeout_s: float = 5.0) -> None:
+        self.url = f"{base_url.rstrip('/')}/api/v1/rooms/{urllib.request.quote(room)}/occupancy"
+        self._token = token
+        self.timeout_s = timeout_s
+
+    def fetch(self) -> int:
+        """See ``OccupancySource.fetch``."""
+        request = urllib.request.Request(self.url, headers={"Authorization": f"Bearer {self._token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return int(json.load(response)["occupancy"])
+        except urllib.error.HTTPError as err:
+            raise UplinkError(f"{self.url} answered {err.code}: {_error_text(err)}") from err
+        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as err:
+            raise UplinkError(f"{self.url} unreachable: {getattr(err, 'reason', err)}") from err

@@ -13,6 +13,7 @@ import os
 import pty
 import select
 import termios
+import time
 import tty
 from pathlib import Path
 
@@ -95,30 +96,31 @@ class PtyDevice:
 
     def write(self, data: bytes) -> int:
         """Send bytes to the host; like a UART, bytes nobody can take are lost. Returns bytes sent."""
-        if self._master is None or not data:
+        master = self._master  # another thread may unplug meanwhile
+        if master is None or not data:
             return 0
         try:
-            return os.write(self._master, data)
+            return os.write(master, data)
         except BlockingIOError:
             return 0
         except OSError as err:
-            if err.errno == errno.EIO:
+            if err.errno in (errno.EIO, errno.EBADF):
                 return 0
             raise
 
     def read(self, timeout_s: float) -> bytes:
         """Return what the host sent, waiting up to ``timeout_s``; empty on timeout or when unplugged."""
-        if self._master is None:
-            return b""
-        ready, _, _ = select.select([self._master], [], [], timeout_s)
-        if not ready:
+        master = self._master  # another thread may unplug meanwhile
+        if master is None:
+            time.sleep(timeout_s)
             return b""
         try:
-            return os.read(self._master, 4096)
-        except (BlockingIOError, InterruptedError):
+            ready, _, _ = select.select([master], [], [], timeout_s)
+            return os.read(master, 4096) if ready else b""
+        except (BlockingIOError, InterruptedError, ValueError):
             return b""
         except OSError as err:
-            if err.errno == errno.EIO:
+            if err.errno in (errno.EIO, errno.EBADF):
                 return b""
             raise
 

@@ -1,0 +1,340 @@
+"""Wires a configuration to its parts and runs them, each in a thread, until one stop event is set."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from sensors.camera import CameraError, Frame, FrameSource, parse_source
+from sensors.serialport import PortError, PortState, SerialPort
+from sensors.thermometer.protocols import get_protocol
+from sensors.thermometer.reader import ThermometerReader
+from station.config import StationConfig
+from station.core import FaceObservation, Light, Station
+from station.events import Direction, Mask
+from station.journal import Journal
+from station.kiosk import Broadcaster, create_kiosk, draw_guide
+from station.occupancy import Ledger
+from station.screening import ScreeningConfig
+from station.uplink import HttpOccupancy, HttpSender, OccupancySource, Sender, Uplink, UplinkError
+
+log = logging.getLogger(__name__)
+
+LIGHT_BGR = {
+    Light.GREEN: (80, 200, 80),
+    Light.AMBER: (0, 170, 240),
+    Light.RED: (60, 60, 220),
+    Light.GREY: (200, 200, 200),
+}
+
+
+class Frames(Protocol):
+    """A source of camera frames (``sensors.camera.FrameSource`` or a synthetic one)."""
+
+    live: bool
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        """Return the next frame, or None."""
+        ...
+
+    def close(self) -> None:
+        """Release the source."""
+        ...
+
+
+@dataclass
+class Parts:
+    """What a runner may be handed instead of building it from the configuration (demo, tests).
+
+    Attributes:
+        frames: The visitor camera; built from ``camera.source`` when None.
+        observe: Turns a frame into a FaceObservation; YuNet and the mask classifier when None.
+        sender: Ships events; HTTP to ``dashboard.url`` when None.
+        occupancy: The dashboard's room figure; HTTP when None.
+        gate: The door lock / light; a relay on ``relay.url`` when None.
+    """
+
+    frames: Frames | None = None
+    observe: Callable[[np.ndarray, datetime], FaceObservation] | None = None
+    sender: Sender | None = None
+    occupancy: OccupancySource | None = None
+    gate: object | None = None
+    extra_threads: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
+
+
+class Preview:
+    """The newest visitor frame, kept for the kiosk's preview (it never leaves this machine)."""
+
+    def __init__(self, guide: tuple[float, ...]) -> None:
+        self._guide = guide
+        self._lock = threading.Lock()
+        self._jpeg: bytes | None = None
+
+    def update(self, image: np.ndarray, light: Light) -> None:
+        """Keep ``image`` with the guide drawn in the light's colour."""
+        jpeg = draw_guide(image, self._guide, LIGHT_BGR[light])
+        with self._lock:
+            self._jpeg = jpeg
+
+    def jpeg(self) -> bytes | None:
+        """Return the newest frame as JPEG."""
+        with self._lock:
+            return self._jpeg
+
+
+class Runner:
+    """Builds the station from its configuration and runs it.
+
+    Args:
+        config: The station's configuration.
+        parts: Parts handed in instead of built (fakes, emulators, the demo's synthetic camera).
+    """
+
+    def __init__(self, config: StationConfig, parts: Parts | None = None) -> None:
+        self.config = config
+        self.parts = parts or Parts()
+        self.stop = threading.Event()
+        self.broadcaster = Broadcaster()
+        section = config.station
+        self.journal = Journal(section.journal, max_size_mb=section.journal_max_mb)
+        self.has_camera = bool(config.camera.source) or self.parts.frames is not None
+        screening = config.screening
+        rules = ScreeningConfig(
+            **{name: getattr(screening, name) for name in screening.__dataclass_fields__},
+            mask_check=self.has_camera and config.camera.masks,
+        )
+        self.gate = self.parts.gate or self._relay()
+        self.station = Station(
+            rules,
+            Ledger(section.capacity_people, section.share, section.near_share),
+            self.journal,
+            gate=self.gate,  # type: ignore[arg-type]
+            gate_open_s=config.relay.open_s,
+            camera=self.has_camera,
+            on_change=self.broadcaster.publish,
+        )
+        self.preview = Preview(config.camera.guide) if self.has_camera else None
+        self.uplink: Uplink | None = None
+        self._threads: list[threading.Thread] = []
+        self.kiosk_server: BaseWSGIServer | None = None
+
+    @property
+    def kiosk_url(self) -> str:
+        """The kiosk's address."""
+        if self.kiosk_server is None:
+            return ""
+        return f"http://{self.config.kiosk.host}:{self.kiosk_server.server_port}/"
+
+    def start(self) -> None:
+        """Start every part's thread and the kiosk."""
+        config = self.config
+        app = create_kiosk(
+            self.station,
+            self.broadcaster,
+            pin=config.secret(config.kiosk.pin_env),
+            language=config.station.language,
+            retest_min=config.screening.retest_delay_s / 60,
+            alternatives={
+                "text": config.alternatives.text,
+                "phone": config.alternatives.phone,
+                "whatsapp": config.alternatives.whatsapp,
+                "link": config.alternatives.link,
+            },
+            guide=config.camera.guide,
+            preview=self.preview,
+        )
+        self.kiosk_server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
+        self._spawn("kiosk", lambda stop: self.kiosk_server.serve_forever())  # type: ignore[union-attr]
+        self._spawn("clock", self._clock_loop)
+        if config.thermometer.url:
+            self._spawn("thermometer", self._thermometer_loop)
+        if self.has_camera:
+            self._spawn("camera", self._camera_loop)
+        if config.counting.source == "beams" and config.counting.beams_url:
+            self._spawn("beams", self._beams_loop)
+        sender = self.parts.sender or self._http_sender()
+        if sender is not None:
+            self.uplink = Uplink(self.journal, sender, batch_size=config.dashboard.batch_size)
+            self._spawn("uplink", self.uplink.run)
+            self._spawn("occupancy", self._occupancy_loop)
+        for name, target in self.parts.extra_threads:
+            self._spawn(name, target)
+
+    def close(self) -> None:
+        """Stop every thread and close the journal."""
+        self.stop.set()
+        if self.kiosk_server is not None:
+            self.kiosk_server.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.journal.close()
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        def guarded() -> None:
+            try:
+                target(self.stop)
+            except Exception:
+                log.exception("the %s part failed", name)
+                self.station.device(name, "error", "failed; see the station's log")
+
+        thread = threading.Thread(target=guarded, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # parts ---------------------------------------------------------------------------------------
+
+    def _relay(self) -> object | None:
+        if not self.config.relay.url:
+            return None
+        from sensors.relay import BAUD, Relay
+
+        port = SerialPort(self.config.relay.url, baud=BAUD)
+        try:
+            port.open()
+        except PortError as err:
+            log.warning("%s; the gate output retries in the background", err)
+        return Relay(port, self.config.relay.channel)
+
+    def _http_sender(self) -> Sender | None:
+        section = self.config.dashboard
+        if not section.url:
+            return None
+        token = self.config.secret(section.token_env)
+        if not token:
+            log.warning("no station token in $%s: the dashboard will refuse the uploads", section.token_env)
+        return HttpSender(section.url, token)
+
+    def _thermometer_loop(self, stop: threading.Event) -> None:
+        section = self.config.thermometer
+        protocol = get_protocol(section.protocol, pattern=section.pattern or None, unit=section.unit)
+        port = SerialPort(
+            section.url,
+            baud=section.baud or protocol.baud,
+            on_state=lambda state: self.station.device("thermometer", str(state)),
+        )
+        try:
+            port.open()
+        except PortError as err:
+            log.warning("%s; retrying in the background", err)
+            self.station.device("thermometer", str(PortState.OFFLINE), str(err))
+        reader = ThermometerReader(port, protocol)
+        try:
+            for reading in reader.readings(stop):
+                self.station.reading(reading.at, reading.object_c, reading.ambient_c, reading.body_c)
+        finally:
+            port.close()
+
+    def _camera_loop(self, stop: threading.Event) -> None:
+        frames: Frames | None = self.parts.frames
+        if frames is None:
+            try:
+                frames = FrameSource(parse_source(self.config.camera.source))
+            except CameraError as err:
+                log.error("%s", err)
+                self.station.device("camera", "offline", str(err))
+                return
+        observe = self.parts.observe or self._face_observer(frames)
+        try:
+            while not stop.is_set():
+                frame = frames.read(timeout_s=1.0)
+                if frame is None:
+                    if not frames.live:
+                        return
+                    continue
+                self.station.face(observe(frame.image, frame.at))
+                if self.preview is not None:
+                    self.preview.update(frame.image, self.station.state.light)
+        finally:
+            frames.close()
+
+    def _face_observer(self, frames: Frames) -> Callable[[np.ndarray, datetime], FaceObservation]:
+        from station.vision.faces import FaceDetector
+        from station.vision.masks import MaskClassifier
+        from station.vision.models import ModelStore
+
+        section = self.config.camera
+        store = ModelStore(Path(section.model_dir)) if section.model_dir else ModelStore()
+        detector = FaceDetector(store=store)
+        classifier = MaskClassifier() if section.masks else None
+
+        def observe(image: np.ndarray, at: datetime) -> FaceObservation:
+            faces = detector.detect(image)
+            if not faces:
+                return FaceObservation(at, False)
+            height, width = image.shape[:2]
+            face = max(faces, key=lambda f: f.width_px)
+            x1, y1, x2, y2 = face.box
+            left, top, right, bottom = section.guide
+            centre_x, centre_y = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height
+            inside = left <= centre_x <= right and top <= centre_y <= bottom
+            in_position = inside and face.width_px >= section.min_face_px
+            mask = None
+            if in_position and classifier is not None:
+                mask = Mask(str(classifier.classify_faces(image, [face])[0].label))
+            return FaceObservation(at, True, in_position, mask)
+
+        return observe
+
+    def _beams_loop(self, stop: threading.Event) -> None:
+        from sensors.beams import DEFAULT_BAUD, BeamReader
+
+        section = self.config.counting
+        port = SerialPort(
+            section.beams_url,
+            baud=DEFAULT_BAUD,
+            on_state=lambda state: self.station.device("beams", str(state)),
+        )
+        try:
+            port.open()
+        except PortError as err:
+            log.warning("%s; retrying in the background", err)
+            self.station.device("beams", str(PortState.OFFLINE), str(err))
+        try:
+            for crossing in BeamReader(port).crossings(stop):
+                self.station.crossing(Direction(str(crossing.direction)), section.door, "beams", crossing.at)
+        finally:
+            port.close()
+
+    def _occupancy_loop(self, stop: threading.Event) -> None:
+        section = self.config.dashboard
+        source = self.parts.occupancy or HttpOccupancy(
+            section.url, self.config.station.room, self.config.secret(section.token_env)
+        )
+        while not stop.wait(section.occupancy_poll_s):
+            if self.journal.pending_count():
+                continue  # the dashboard has not seen everything yet: its figure would be behind ours
+            try:
+                people = source.fetch()
+            except UplinkError as err:
+                log.debug("occupancy: %s", err)
+                self.station.device("dashboard", "offline", str(err))
+                self.station.ledger.offline()
+                continue
+            if not self.journal.pending_count():
+                self.station.reconcile(people)
+
+    def _clock_loop(self, stop: threading.Event) -> None:
+        closing = self.config.station.closing_time
+        started = datetime.now().astimezone()
+        # a station started after closing time has nothing of today's to reset
+        closed_on = started.date() if started.strftime("%H:%M") >= closing else None
+        last_purge = 0.0
+        while not stop.wait(0.2):
+            self.station.tick()
+            now = datetime.now().astimezone()
+            if now.strftime("%H:%M") >= closing and closed_on != now.date():
+                log.info("closing time %s: counts and queue start again", closing)
+                self.station.new_day()
+                closed_on = now.date()
+            if time.monotonic() - last_purge > 3600:
+                last_purge = time.monotonic()
+                self.journal.purge(timedelta(days=self.config.station.retention_days))
