@@ -10,6 +10,7 @@ import logging
 
 import click
 
+from dashboard.cli import cli as dashboard_cli
 from sensors.cli import cli as sensors_cli
 from station.cli import cli as station_cli
 
@@ -22,15 +23,18 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _group in (sensors_cli, station_cli):
+for _group in (sensors_cli, station_cli, dashboard_cli):
     for _name, _command in _group.commands.items():
         main.add_command(_command, _name)
 
 
 @main.command()
-@click.option("--protocol", default="gy-mcu90614", show_default=True, help="Emulated thermometer.")
-def demo(protocol: str) -> None:
-    """Run the demo: an emulated thermometer, and the reader printing its readings until Ctrl-C."""
-    from sensors.thermometer.demo import run_demo
+@click.option(
+    "--dashboard-port", default=5000, show_default=True, help="The dashboard's port (0: any free one)."
+)
+@click.option("--kiosk-port", default=8088, show_default=True, help="The kiosk's port (0: any free one).")
+def demo(dashboard_port: int, kiosk_port: int) -> None:
+    """Run the whole product on this machine: dashboard, station, emulated devices; Ctrl-C stops."""
+    from gerbang_demo import run_demo
 
-    run_demo(protocol)
+    run_demo(dashboard_port, kiosk_port)

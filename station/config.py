@@ -142,7 +142,7 @@ class KioskSection:
     """The guard's screen, served by the station itself."""
 
     host: str = "127.0.0.1"
-    port: int = field(default=8080, metadata=_range(0, 65535))
+    port: int = field(default=8088, metadata=_range(0, 65535))
     pin_env: str = "GERBANG_KIOSK_PIN"
 
 

@@ -43,5 +43,6 @@ def run(config_path: Path) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         runner.close()
         click.echo("station stopped")

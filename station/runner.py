@@ -152,6 +152,7 @@ class Runner:
             guide=config.camera.guide,
             preview=self.preview,
         )
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per kiosk request
         self.kiosk_server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
         self._spawn("kiosk", lambda stop: self.kiosk_server.serve_forever())  # type: ignore[union-attr]
         self._spawn("clock", self._clock_loop)

@@ -159,3 +159,18 @@ def emulate(protocol_name: str, scenario_path: Path | None, baud: int | None, li
         pass
     finally:
         device.close()
+
+
+@thermometer.command("demo")
+@click.option(
+    "--protocol",
+    "protocol_name",
+    default="gy-mcu90614",
+    show_default=True,
+    type=click.Choice(emulated_protocols()),
+)
+def demo(protocol_name: str) -> None:
+    """An emulated thermometer and the reader printing its readings live until Ctrl-C."""
+    from sensors.thermometer.demo import run_demo
+
+    run_demo(protocol_name)

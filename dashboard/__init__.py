@@ -1,0 +1,134 @@
+"""The supervisors' dashboard: a Flask app over SQLite (one office) or PostgreSQL (many).
+
+``create_app`` wires the blueprints: ``api`` (v1, station tokens), ``auth``, ``ui`` (pages),
+``live`` (Server-Sent Events) and ``reports``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def default_database_url(instance_path: str) -> str:
+    """``GERBANG_DATABASE_URL``, else a SQLite file under ``instance/``."""
+    url = os.environ.get("GERBANG_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{Path(instance_path) / 'gerbang.sqlite3'}"
+
+
+def _secret_key(instance_path: Path) -> str:
+    """``GERBANG_SECRET_KEY``, else a key kept in ``instance/secret_key`` (shared by every process)."""
+    key = os.environ.get("GERBANG_SECRET_KEY")
+    if key:
+        return key
+    path = instance_path / "secret_key"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the dashboard app.
+
+    Settings come from the defaults below, then ``GERBANG_*`` environment variables (values parsed
+    as JSON where they can be: ``GERBANG_NEAR_SHARE=0.75``), then ``test_config``.
+
+    Args:
+        test_config: Settings that override the others (``DATABASE_URL``, ``SECRET_KEY``,
+            ``NEAR_SHARE``, ``PURGE_AFTER_DAYS`` ...).
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        DATABASE_URL=default_database_url(app.instance_path),
+        NEAR_SHARE=0.8,
+        FEVER_C=37.3,
+        PURGE_AFTER_DAYS=30,
+        STATION_SILENT_S=120,
+        LIVE_STREAM_S=55.0,
+        LIVE_POLL_S=0.25,
+        LIVE_GAP_GRACE_S=2.0,
+        MAX_EVENTS_PER_BATCH=500,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_S=900,
+        TIMEZONE="Asia/Jakarta",
+        SESSION_COOKIE_SECURE=os.environ.get("GERBANG_INSECURE_COOKIES", "") != "1",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BABEL_DEFAULT_LOCALE="id",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.from_prefixed_env("GERBANG")  # GERBANG_NEAR_SHARE=0.75, GERBANG_PURGE_AFTER_DAYS=14 ...
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+
+    from dashboard import api, auth, db, i18n, live, reports, settings, ui
+
+    db.init_app(app)
+    auth.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    app.extensions["gerbang_notifier"] = live.PollingNotifier(app.config["LIVE_POLL_S"])
+    csrf.exempt(api.bp)
+    for blueprint in (api.bp, auth.bp, ui.bp, live.bp, reports.bp, settings.bp):
+        app.register_blueprint(blueprint)
+    from dashboard import timeutil
+    from dashboard.models import Role
+
+    app.jinja_env.globals.update(Role=Role, local=timeutil.local)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _server_error)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/live/")
+
+
+def _http_error(err: HTTPException) -> ResponseReturnValue:
+    if _wants_json():
+        return {"error": err.description or err.name}, err.code or 500
+    from flask import render_template
+
+    return render_template("error.html", error=err), err.code or 500
+
+
+def _server_error(err: Exception) -> ResponseReturnValue:
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=err)
+    if _wants_json():
+        return {"error": "internal error; see the dashboard's log"}, 500
+    return "Internal error; see the dashboard's log.", 500

@@ -1,0 +1,119 @@
+"""API v1: stations post events with their token; anyone allowed reads a room's occupancy.
+
+Every answer is JSON, errors included (``{"error": ..., "field": ...}``); see ``openapi.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select, text
+from sqlalchemy.orm import joinedload
+
+from dashboard import occupancy
+from dashboard.auth import public
+from dashboard.db import get_session
+from dashboard.ingest import Rules, ingest
+from dashboard.models import Room, Station
+from dashboard.openapi import document
+from station.events import API_VERSION, EventError, parse_batch
+
+log = logging.getLogger(__name__)
+bp = Blueprint("api", __name__, url_prefix=f"/api/{API_VERSION}")
+TOKEN_ATTR = "gerbang_station_token"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def token_hash(token: str) -> str:
+    """Return the hex SHA-256 of a station token: all the database keeps of it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def station_token(view: F) -> F:
+    """Mark a view as authenticated by a station token (for the authorization test)."""
+    setattr(view, TOKEN_ATTR, True)
+    return view
+
+
+def _bearer_station() -> Station | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return (
+        get_session()
+        .execute(
+            select(Station)
+            .options(joinedload(Station.room))
+            .where(Station.token_sha256 == token_hash(token.strip()))
+        )
+        .scalar_one_or_none()
+    )
+
+
+def _error(status: int, message: str, field: str | None = None) -> ResponseReturnValue:
+    body: dict[str, str] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    return jsonify(body), status
+
+
+@bp.post("/events")
+@station_token
+def post_events() -> ResponseReturnValue:
+    """Accept a station's batch ``{"events": [...]}``: all of it or, if one event is bad, none."""
+    station = _bearer_station()
+    if station is None:
+        return _error(401, "a valid station token is required (Authorization: Bearer TOKEN)")
+    body = request.get_json(silent=True)
+    if body is None:
+        return _error(400, 'the body must be JSON: {"events": [...]}')
+    try:
+        events = parse_batch(body, max_events=current_app.config["MAX_EVENTS_PER_BATCH"])
+    except EventError as err:
+        return _error(400, str(err), err.field)
+    config = current_app.config
+    rules = Rules(fever_c=config["FEVER_C"], near_share=config["NEAR_SHARE"])
+    result = ingest(get_session(), station, events, rules)
+    log.info("station %s: %s accepted, %s duplicates", station.name, result.accepted, result.duplicates)
+    return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+
+@bp.get("/rooms/<room>/occupancy")
+@station_token
+def room_occupancy(room: str) -> ResponseReturnValue:
+    """Return a room's count, limit, capacity and state (station token of that room, or a user)."""
+    station = _bearer_station()
+    if station is None and not current_user.is_authenticated:
+        return _error(401, "a station token of this room or a login is required")
+    found = get_session().execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
+    if found is None:
+        return _error(404, f"no room {room[:64]!r}")
+    if station is not None and station.room_id != found.id:
+        return _error(403, "this station's token belongs to another room")
+    return occupancy.snapshot(found, current_app.config["NEAR_SHARE"])
+
+
+@bp.get("/health")
+@public
+def health() -> ResponseReturnValue:
+    """Say whether the dashboard and its database answer."""
+    try:
+        get_session().execute(text("SELECT 1"))
+    except Exception:  # the database is down: say so, do not crash
+        log.exception("health check: database unreachable")
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok", "version": API_VERSION}
+
+
+@bp.get("/openapi.json")
+@public
+def openapi() -> ResponseReturnValue:
+    """Return the OpenAPI 3.1 document of API v1."""
+    return document()

@@ -1,0 +1,157 @@
+"""Users: login with hashed passwords, roles, rate limiting, logout; the ``require_role`` guard.
+
+Every view is wrapped in ``require_role`` (pages and the live stream) or authenticates a station
+token (``api.py``); the authorization test walks the URL map to prove it. Failed logins are
+counted per username and address in the database, so the limit holds across processes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from dashboard import audit
+from dashboard.db import get_session, utc_now
+from dashboard.models import LoginAttempt, Role, User
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.session_protection = "strong"
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC_ATTR = "gerbang_public"
+ROLE_ATTR = "gerbang_role"
+# A hash to check against when the user does not exist, so both paths take as long.
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+def init_app(app: Flask) -> None:
+    """Attach flask-login to ``app``."""
+    login_manager.init_app(app)
+    login_manager.login_message = ""
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = get_session().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> ResponseReturnValue:
+    if request.path.startswith("/api/") or request.path.startswith("/live/"):
+        return {"error": "login required"}, 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def require_role(role: Role) -> Callable[[F], F]:
+    """Let only logged-in users whose role is ``role`` or above call the view; others get 403."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        setattr(guarded, ROLE_ATTR, role)
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Mark a view as open to everyone (login, health, the OpenAPI document)."""
+    setattr(view, PUBLIC_ATTR, True)
+    return view
+
+
+def hash_password(password: str) -> str:
+    """Return werkzeug's salted hash of ``password``."""
+    return generate_password_hash(password)
+
+
+def too_many_failures(username: str, ip: str) -> bool:
+    """Whether ``username`` from ``ip`` failed too often within the login window."""
+    config = current_app.config
+    since = utc_now() - timedelta(seconds=config["LOGIN_WINDOW_S"])
+    failures = get_session().execute(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
+            LoginAttempt.at >= since,
+            LoginAttempt.success.is_(False),
+        )
+    )
+    return failures.scalar_one() >= config["LOGIN_MAX_FAILURES"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("ui.overview")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> ResponseReturnValue:
+    """Show the login form; check the password; refuse when there were too many failures."""
+    if request.method == "GET":
+        return render_template("login.html")
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")
+    ip = (request.remote_addr or "unknown")[:64]
+    db = get_session()
+    if too_many_failures(username, ip):
+        flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
+        return render_template("login.html"), 429
+    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = bool(user and valid and user.active)
+    db.add(LoginAttempt(username=username, ip=ip, success=ok))
+    if not ok or user is None:
+        db.commit()
+        flash(_("Wrong username or password."), "error")
+        return render_template("login.html"), 401
+    audit.record(db, username, "login", ip)
+    db.commit()
+    target = _safe_next(request.args.get("next"))
+    session.clear()
+    login_user(user)
+    return redirect(target)
+
+
+@bp.post("/logout")
+@require_role(Role.GUARD)
+def logout() -> ResponseReturnValue:
+    """Log out and go back to the login page."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,193 @@
+"""``gerbang dashboard ...``: set up the database, rooms, stations and users; run the server.
+
+Every command takes ``--database URL`` (default: ``GERBANG_DATABASE_URL``, else the SQLite file
+under ``instance/``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from dashboard.models import Role
+
+log = logging.getLogger(__name__)
+
+database_option = click.option(
+    "--database",
+    "database_url",
+    envvar="GERBANG_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: instance/gerbang.sqlite3).",
+)
+
+
+def _app(database_url: str | None) -> Flask:
+    from dashboard import create_app
+
+    return create_app({"DATABASE_URL": database_url} if database_url else None)
+
+
+@contextlib.contextmanager
+def _session(database_url: str | None) -> Iterator[tuple[Flask, Session]]:
+    """Yield the app and a session; close both (the engine's connections too) afterwards."""
+    from dashboard.db import get_engine, new_session
+
+    app = _app(database_url)
+    try:
+        with new_session(app) as session:
+            yield app, session
+    finally:
+        get_engine(app).dispose()
+
+
+@click.group("dashboard", help="The supervisors' dashboard: set-up and server.")
+def dashboard_group() -> None:
+    """The dashboard's commands."""
+
+
+@dashboard_group.command("init-db")
+@database_option
+def init_db(database_url: str | None) -> None:
+    """Create or upgrade the tables (Alembic migrations to the latest)."""
+    from dashboard.migrate import upgrade
+
+    with _session(database_url) as (app, _):
+        url = app.config["DATABASE_URL"]
+    upgrade(url)
+    click.echo("database ready")
+
+
+def _setup_errors(func: Any) -> Any:
+    from dashboard.manage import SetupError
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SetupError as err:
+            raise click.ClickException(str(err)) from None
+
+    run.__name__ = func.__name__
+    run.__doc__ = func.__doc__
+    return run
+
+
+@dashboard_group.command("create-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--language", type=click.Choice(["id", "en"]), default="id", show_default=True)
+@database_option
+@_setup_errors
+def create_user(name: str, role: str, language: str, database_url: str | None) -> None:
+    """Create user NAME; the password is read from standard input."""
+    from dashboard import manage
+
+    password = (
+        sys.stdin.readline().rstrip("\r\n")
+        if not sys.stdin.isatty()
+        else click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    with _session(database_url) as (_, session):
+        manage.create_user(session, name, password, Role(role), locale=language)
+    click.echo(f"user {name} created as {role}")
+
+
+@dashboard_group.command("add-room")
+@click.argument("site")
+@click.argument("room")
+@click.option("--capacity", "capacity_people", type=int, required=True, help="People the room holds.")
+@click.option("--share", type=float, default=0.5, show_default=True, help="Share of capacity allowed in.")
+@click.option("--name", default=None, help="Display name (default: ROOM).")
+@database_option
+@_setup_errors
+def add_room(
+    site: str, room: str, capacity_people: int, share: float, name: str | None, database_url: str | None
+) -> None:
+    """Add ROOM (a slug) to SITE (a slug; made on first use)."""
+    from dashboard import manage
+
+    with _session(database_url) as (_, session):
+        made = manage.add_room(session, site, room, capacity_people, share, name=name)
+        click.echo(f"room {made.slug} in {site}: capacity {made.capacity_people}, limit {made.limit_people}")
+
+
+@dashboard_group.command("add-station")
+@click.argument("name")
+@click.option("--room", required=True, help="The room's slug.")
+@database_option
+@_setup_errors
+def add_station(name: str, room: str, database_url: str | None) -> None:
+    """Register station NAME in ROOM and print its token (once: only its hash is kept)."""
+    from dashboard import manage
+
+    with _session(database_url) as (_, session):
+        _station, token = manage.add_station(session, name, room)
+    click.echo(token)
+
+
+@dashboard_group.command("purge")
+@click.option("--days", type=int, default=None, help="Keep screenings this many days (default 30).")
+@database_option
+def purge(days: int | None, database_url: str | None) -> None:
+    """Delete old screenings and raise silent-station alerts (run it from cron, or let `run` do it)."""
+    from dashboard import jobs
+
+    with _session(database_url) as (app, session):
+        jobs.check_silent(session, app.config["STATION_SILENT_S"])
+        deleted = jobs.purge(session, days if days is not None else app.config["PURGE_AFTER_DAYS"])
+    click.echo(f"deleted {deleted} screenings")
+
+
+@dashboard_group.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--threads", default=32, show_default=True, type=int, help="Waitress threads (each live page holds one)."
+)
+@click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
+@click.option(
+    "--insecure-cookies",
+    is_flag=True,
+    help="Allow logins over plain HTTP (a LAN without TLS): the session cookie loses its Secure flag.",
+)
+@database_option
+def run(
+    host: str, port: int, threads: int, dev: bool, insecure_cookies: bool, database_url: str | None
+) -> None:
+    """Serve the dashboard (waitress), with the scheduled jobs in a background thread.
+
+    The jobs (silent-station alerts, the purge of old screenings) run every 30 s in each process;
+    they are idempotent, so several processes on one database are fine.
+    """
+    from dashboard.jobs import Scheduler
+
+    if insecure_cookies:
+        os.environ["GERBANG_INSECURE_COOKIES"] = "1"
+    app = _app(database_url)
+    if app.config["SESSION_COOKIE_SECURE"]:
+        click.echo(
+            "session cookies are Secure: serve over HTTPS, or pass --insecure-cookies on a plain-HTTP LAN"
+        )
+    scheduler = Scheduler(app)
+    scheduler.start()
+    try:
+        if dev:
+            app.run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
+        else:
+            import waitress
+
+            click.echo(f"dashboard on http://{host}:{port}/")
+            waitress.serve(app, host=host, port=port, threads=threads, channel_timeout=120)
+    finally:
+        scheduler.stop.set()
+
+
+cli = click.Group(commands=[dashboard_group])

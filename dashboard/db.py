@@ -1,0 +1,101 @@
+"""The database: engine per app, one session per request, and the declarative base.
+
+Plain SQLAlchemy 2.0 (no Flask extension): ``init_app`` makes the engine from ``DATABASE_URL``
+and ``get_session`` hands out the request's session, closed at teardown.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+ENGINE_KEY = "gerbang_engine"
+SESSIONMAKER_KEY = "gerbang_sessionmaker"
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every model."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment stored as naive UTC (the same on SQLite and PostgreSQL), read back aware in UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Store aware times as naive UTC; naive ones are taken to be UTC already."""
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Give times back aware, in UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
+
+    Args:
+        url: A SQLAlchemy URL such as ``sqlite:///instance/gerbang.sqlite3`` or
+            ``postgresql+psycopg://user@host/db``.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's engine and close the request's session at teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions[ENGINE_KEY] = engine
+    app.extensions[SESSIONMAKER_KEY] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    """Return the app's engine."""
+    return (app or current_app).extensions[ENGINE_KEY]
+
+
+def new_session(app: Flask | None = None) -> Session:
+    """Return a new session outside any request (jobs, CLI, the live stream); close it yourself."""
+    return (app or current_app).extensions[SESSIONMAKER_KEY]()
+
+
+def get_session() -> Session:
+    """Return this request's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = new_session()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

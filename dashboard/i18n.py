@@ -1,0 +1,79 @@
+"""Bahasa Indonesia and English, chosen per user.
+
+The catalogues ship as ``.po`` text; ``init_app`` compiles them into ``instance/translations`` when
+the ``.mo`` is missing or older, so a fresh clone works without a build step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, request
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+
+SOURCE_DIR = Path(__file__).parent / "translations"
+LOCALES = ("id", "en")
+
+
+def _n(message: str) -> str:
+    """Mark a message for extraction that templates translate from data (``_(alert.kind)``)."""
+    return message
+
+
+# Words the pages translate from stored values: states, alert kinds, decisions, roles, masks.
+DATA_MESSAGES = (
+    _n("open"),
+    _n("near"),
+    _n("full"),
+    _n("fever"),
+    _n("fever_retest"),
+    _n("no_mask"),
+    _n("over_limit"),
+    _n("station_silent"),
+    _n("allow"),
+    _n("deny"),
+    _n("retest"),
+    _n("guard"),
+    _n("supervisor"),
+    _n("admin"),
+    _n("in"),
+    _n("out"),
+    _n("with_mask"),
+    _n("without_mask"),
+    _n("incorrect"),
+)
+
+
+def compile_catalogues(target_dir: Path) -> None:
+    """Compile every ``.po`` under ``translations/`` into ``target_dir`` (atomically, if stale)."""
+    for po_path in SOURCE_DIR.glob("*/LC_MESSAGES/messages.po"):
+        locale = po_path.parent.parent.name
+        mo_path = target_dir / locale / "LC_MESSAGES" / "messages.mo"
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=locale)
+        tmp = mo_path.with_suffix(f".{os.getpid()}")
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        tmp.replace(mo_path)
+
+
+def select_locale() -> str:
+    """The logged-in user's language, else the browser's best match, else Indonesian."""
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return request.accept_languages.best_match(LOCALES) or "id"
+
+
+def init_app(app: Flask) -> None:
+    """Compile the catalogues and attach flask-babel."""
+    target = Path(app.instance_path) / "translations"
+    compile_catalogues(target)
+    Babel(app, locale_selector=select_locale, default_translation_directories=str(target))
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -1,0 +1,164 @@
+"""Live updates: an outbox table every process writes, and Server-Sent Events that poll it.
+
+Ingest appends a ``live_events`` row in the same transaction as the change it reports, so a
+message exists exactly when its change is committed, whichever process made it. Each stream
+reads the rows after the last id it sent. The wait between reads goes through the ``Notifier``
+seam: ``PollingNotifier`` sleeps a fraction of a second; a PostgreSQL ``LISTEN/NOTIFY`` notifier
+can wake streams at once without changing anything else.
+
+PostgreSQL hands out sequence numbers before commit, so a later id can become visible before an
+earlier one. ``OutboxReader`` therefore stops at a gap and waits for it to fill; a gap still open
+after ``gap_grace_s`` (or one before a row older than that) is a rolled-back insert, or rows
+purged, and is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from dashboard.auth import require_role
+from dashboard.db import get_engine, get_session, utc_now
+from dashboard.models import LiveEvent, Role
+
+bp = Blueprint("live", __name__, url_prefix="/live")
+
+
+class Notifier(Protocol):
+    """Wakes a stream when new live events may be waiting."""
+
+    def wait(self, timeout_s: float) -> None:
+        """Return when new events may be there, or after ``timeout_s`` at the latest."""
+
+
+class PollingNotifier:
+    """The portable notifier: wakes every ``interval_s`` (works on SQLite and across processes)."""
+
+    def __init__(self, interval_s: float = 0.25) -> None:
+        self.interval_s = interval_s
+
+    def wait(self, timeout_s: float) -> None:
+        """Sleep for the polling interval (or less, if ``timeout_s`` is shorter)."""
+        time.sleep(max(0.0, min(self.interval_s, timeout_s)))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One live message.
+
+    Attributes:
+        id: Its outbox id (the SSE event id).
+        kind: ``occupancy`` or ``alert``.
+        data: Its JSON payload.
+    """
+
+    id: int
+    kind: str
+    data: dict[str, Any]
+
+    def to_sse(self) -> str:
+        """Return the message in the text/event-stream format."""
+        return f"id: {self.id}\nevent: {self.kind}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n"
+
+
+def publish(session: Session, kind: str, data: dict[str, Any]) -> None:
+    """Append a message to the outbox in the caller's transaction."""
+    session.add(LiveEvent(kind=kind, payload=json.dumps(data, separators=(",", ":"))))
+
+
+def last_id(session: Session) -> int:
+    """Return the newest outbox id (0 when empty): a page rendered now streams from here."""
+    return session.execute(select(func.coalesce(func.max(LiveEvent.id), 0))).scalar_one()
+
+
+class OutboxReader:
+    """Reads the outbox in id order, waiting briefly at gaps (see the module's note)."""
+
+    def __init__(self, engine: Engine, after_id: int, gap_grace_s: float = 2.0) -> None:
+        self.engine = engine
+        self.after_id = after_id
+        self.gap_grace_s = gap_grace_s
+        self._gap_seen_at: tuple[int, float] | None = None
+        # Position 0 means "an empty outbox": PostgreSQL's sequence may be anywhere, so the first
+        # row found is taken as it comes; any later position is a real id and gaps after it count.
+        self._anchored = after_id > 0
+
+    def read(self, limit: int = 500) -> list[Message]:
+        """Return the messages after the last one read, up to the first young gap."""
+        statement = (
+            select(LiveEvent.id, LiveEvent.kind, LiveEvent.payload, LiveEvent.at)
+            .where(LiveEvent.id > self.after_id)
+            .order_by(LiveEvent.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).all()
+        messages: list[Message] = []
+        expected = self.after_id + 1
+        settled = utc_now() - timedelta(seconds=self.gap_grace_s)
+        for row_id, kind, payload, at in rows:
+            # A gap before a row written longer ago than the grace cannot be an insert in flight.
+            gap = row_id != expected and self._anchored
+            if gap and at > settled and not self._gap_expired(expected):
+                break
+            self._anchored = True
+            messages.append(Message(row_id, kind, json.loads(payload)))
+            expected = row_id + 1
+            self.after_id = row_id
+        return messages
+
+    def _gap_expired(self, missing_id: int) -> bool:
+        now = time.monotonic()
+        if self._gap_seen_at is None or self._gap_seen_at[0] != missing_id:
+            self._gap_seen_at = (missing_id, now)
+        return now - self._gap_seen_at[1] >= self.gap_grace_s
+
+
+def stream(
+    reader: OutboxReader, notifier: Notifier, duration_s: float, heartbeat_s: float = 10.0
+) -> Iterator[str]:
+    """Yield SSE text for ``duration_s``; the browser's EventSource then reconnects by itself."""
+    yield "retry: 1000\n\n"
+    started = last_beat = time.monotonic()
+    while True:
+        for message in reader.read():
+            yield message.to_sse()
+        now = time.monotonic()
+        if now - started >= duration_s:
+            return
+        if now - last_beat >= heartbeat_s:
+            last_beat = now
+            yield ": keep-alive\n\n"
+        notifier.wait(duration_s - (now - started))
+
+
+@bp.get("/stream")
+@require_role(Role.GUARD)
+def events() -> Response:
+    """Stream occupancy changes and alerts as Server-Sent Events.
+
+    Starts after ``Last-Event-ID`` (a reconnect), else after ``?after=N`` (the id the page was
+    rendered at), else at the newest message.
+    """
+    start = request.headers.get("Last-Event-ID") or request.args.get("after")
+    try:
+        after_id = max(int(start), 0) if start is not None else last_id(get_session())
+    except ValueError:
+        after_id = last_id(get_session())
+    config = current_app.config
+    reader = OutboxReader(get_engine(), after_id, config["LIVE_GAP_GRACE_S"])
+    notifier = current_app.extensions["gerbang_notifier"]
+    body = stream(reader, notifier, config["LIVE_STREAM_S"])
+    return Response(
+        body,
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

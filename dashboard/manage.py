@@ -1,0 +1,116 @@
+"""Set-up operations shared by the CLI and the settings pages: rooms, stations, users."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard import audit
+from dashboard.api import token_hash
+from dashboard.auth import hash_password
+from dashboard.models import PERMILLE, Role, Room, Site, Station, User
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+LOCALES = ("id", "en")
+
+
+class SetupError(ValueError):
+    """A set-up request that cannot be done, with a message for the person who asked."""
+
+
+def check_slug(kind: str, value: str) -> str:
+    """Return ``value`` if it is a slug (lower-case letters, digits, dashes), else raise."""
+    if not SLUG.fullmatch(value):
+        raise SetupError(f"{kind} must be a slug (a-z, 0-9 and '-', at most 64), got {value[:64]!r}")
+    return value
+
+
+def check_share(share: float) -> int:
+    """Return ``share`` in per mille, if it is within (0, 1]."""
+    if not 0 < share <= 1:
+        raise SetupError(f"share must be more than 0 and at most 1, got {share}")
+    return round(share * PERMILLE)
+
+
+def check_capacity(capacity_people: int) -> int:
+    """Return ``capacity_people`` if it is a sensible room capacity."""
+    if not 1 <= capacity_people <= 100_000:
+        raise SetupError(f"capacity must be 1 to 100000 people, got {capacity_people}")
+    return capacity_people
+
+
+def add_room(
+    session: Session,
+    site_slug: str,
+    room_slug: str,
+    capacity_people: int,
+    share: float = 0.5,
+    *,
+    name: str | None = None,
+    actor: str = "cli",
+) -> Room:
+    """Add a room to a site (the site is made on first use); raise ``SetupError`` if it exists."""
+    check_slug("SITE", site_slug)
+    check_slug("ROOM", room_slug)
+    share_permille = check_share(share)
+    check_capacity(capacity_people)
+    if session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none():
+        raise SetupError(f"room {room_slug!r} exists already")
+    site = session.execute(select(Site).where(Site.slug == site_slug)).scalar_one_or_none()
+    if site is None:
+        site = Site(slug=site_slug, name=site_slug)
+        session.add(site)
+    room = Room(
+        site=site,
+        slug=room_slug,
+        name=(name or room_slug)[:200],
+        capacity_people=capacity_people,
+        share_permille=share_permille,
+        occupancy_people=0,
+    )
+    session.add(room)
+    audit.record(
+        session, actor, "add-room", f"{site_slug}/{room_slug} capacity {capacity_people} share {share}"
+    )
+    session.commit()
+    return room
+
+
+def add_station(session: Session, name: str, room_slug: str, *, actor: str = "cli") -> tuple[Station, str]:
+    """Register a station in a room; return it and its token (shown once: only a hash is kept)."""
+    if not NAME.fullmatch(name):
+        raise SetupError(f"station name must be letters, digits, '.', '_' or '-', got {name[:64]!r}")
+    room = session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none()
+    if room is None:
+        raise SetupError(f"no room {room_slug[:64]!r}; add it first with add-room")
+    if session.execute(select(Station).where(Station.name == name)).scalar_one_or_none():
+        raise SetupError(f"station {name!r} exists already")
+    token = secrets.token_urlsafe(32)
+    station = Station(room=room, name=name, token_sha256=token_hash(token))
+    session.add(station)
+    audit.record(session, actor, "add-station", f"{name} in {room_slug}")
+    session.commit()
+    return station, token
+
+
+def create_user(
+    session: Session, username: str, password: str, role: Role, *, locale: str = "id", actor: str = "cli"
+) -> User:
+    """Create a user with a hashed password; raise ``SetupError`` if the name is taken."""
+    if not NAME.fullmatch(username):
+        raise SetupError(f"user name must be letters, digits, '.', '_' or '-', got {username[:64]!r}")
+    if len(password) < 8:
+        raise SetupError("the password must have at least 8 characters")
+    if locale not in LOCALES:
+        raise SetupError(f"language must be one of {', '.join(LOCALES)}")
+    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise SetupError(f"user {username!r} exists already")
+    user = User(username=username, password_hash=hash_password(password), role=str(role), locale=locale)
+    session.add(user)
+    audit.record(session, actor, "create-user", f"{username} as {role}")
+    session.commit()
+    return user

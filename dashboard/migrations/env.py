@@ -1,0 +1,40 @@
+"""Alembic's environment: run the migrations on the URL or connection ``dashboard.migrate`` gives."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from dashboard import models
+from dashboard.db import make_engine
+
+config = context.config
+target_metadata = models.Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run the migrations on the given connection, or on a new engine for the configured URL."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.begin() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; give a database URL")
+run_migrations_online()

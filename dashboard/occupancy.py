@@ -1,0 +1,106 @@
+"""A room's live count: single atomic SQL statements, never below zero, and its traffic light.
+
+Every change is one ``UPDATE ... RETURNING`` so concurrent doors (threads, processes, hosts) stay
+exact. An exit that finds the room at zero changes nothing: the entries after it count from zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from dashboard.models import Room, RoomState
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The outcome of a change to a room's count.
+
+    Attributes:
+        occupancy_people: The count after the change.
+        moved: Whether the count changed.
+    """
+
+    occupancy_people: int
+    moved: bool
+
+
+def enter(session: Session, room_id: int) -> Change:
+    """Count one person in."""
+    statement = (
+        update(Room)
+        .where(Room.id == room_id)
+        .values(occupancy_people=Room.occupancy_people + 1)
+        .returning(Room.occupancy_people)
+    )
+    return Change(session.execute(statement).scalar_one(), moved=True)
+
+
+def leave(session: Session, room_id: int) -> Change:
+    """Count one person out, unless the room reads zero (then nothing moves)."""
+    statement = (
+        update(Room)
+        .where(Room.id == room_id, Room.occupancy_people > 0)
+        .values(occupancy_people=Room.occupancy_people - 1)
+        .returning(Room.occupancy_people)
+    )
+    after = session.execute(statement).scalar_one_or_none()
+    if after is None:
+        return Change(current(session, room_id), moved=False)
+    return Change(after, moved=True)
+
+
+def add(session: Session, room_id: int, delta_people: int) -> Change:
+    """Add ``delta_people`` (negative to remove), clamped at zero, in one statement."""
+    total = Room.occupancy_people + delta_people
+    statement = (
+        update(Room)
+        .where(Room.id == room_id)
+        .values(occupancy_people=case((total < 0, 0), else_=total))
+        .returning(Room.occupancy_people)
+    )
+    return Change(session.execute(statement).scalar_one(), moved=delta_people != 0)
+
+
+def set_to(session: Session, room_id: int, value_people: int) -> Change:
+    """Set the count to ``value_people`` (at least zero)."""
+    statement = (
+        update(Room)
+        .where(Room.id == room_id)
+        .values(occupancy_people=max(value_people, 0))
+        .returning(Room.occupancy_people)
+    )
+    return Change(session.execute(statement).scalar_one(), moved=True)
+
+
+def current(session: Session, room_id: int) -> int:
+    """Return the room's count as the database has it now."""
+    return session.execute(select(Room.occupancy_people).where(Room.id == room_id)).scalar_one()
+
+
+def state_of(occupancy_people: int, limit_people: int, near_share: float) -> RoomState:
+    """Return the traffic light: full at the limit, near from ``near_share`` of it, else open.
+
+    Args:
+        occupancy_people: People inside.
+        limit_people: The room's limit.
+        near_share: The share of the limit from which the room is near (0.8 warns at 80 %).
+    """
+    if occupancy_people >= limit_people:
+        return RoomState.FULL
+    if occupancy_people >= near_share * limit_people:
+        return RoomState.NEAR
+    return RoomState.OPEN
+
+
+def snapshot(room: Room, near_share: float) -> dict[str, object]:
+    """Return the room as API v1 answers ``GET /rooms/ROOM/occupancy``."""
+    return {
+        "room": room.slug,
+        "occupancy": room.occupancy_people,
+        "limit": room.limit_people,
+        "capacity": room.capacity_people,
+        "state": str(state_of(room.occupancy_people, room.limit_people, near_share)),
+    }

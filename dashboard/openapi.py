@@ -1,0 +1,169 @@
+"""The OpenAPI 3.1 document of API v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "field": {"type": "string", "description": "e.g. events[1] (UUID).direction"},
+    },
+}
+_COMMON = {
+    "id": {"type": "string", "format": "uuid"},
+    "at": {"type": "string", "format": "date-time", "description": "ISO 8601 with a time zone"},
+}
+
+
+def _event(kind: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "type", "at", *required],
+        "properties": {"type": {"const": kind}, **_COMMON, **properties},
+    }
+
+
+_EVENTS = {
+    "CrossingEvent": _event(
+        "crossing",
+        ["direction"],
+        {
+            "direction": {"enum": ["in", "out"]},
+            "door": {"type": "string", "default": "main"},
+            "source": {"type": "string", "default": "camera"},
+        },
+    ),
+    "ScreeningEvent": _event(
+        "screening",
+        ["decision"],
+        {
+            "decision": {"enum": ["allow", "deny", "retest"]},
+            "reason": {"type": "string", "default": "ok"},
+            "raw_c": {"type": ["number", "null"]},
+            "body_c": {"type": ["number", "null"]},
+            "mask": {"enum": ["with_mask", "without_mask", "incorrect", None]},
+            "temperature_policy": {"enum": ["hard", "soft"]},
+            "mask_policy": {"enum": ["hard", "soft"]},
+            "retest": {"type": "boolean"},
+            "ticket": {"type": ["integer", "null"]},
+            "override_by": {"type": ["string", "null"]},
+            "override_reason": {"type": ["string", "null"]},
+        },
+    ),
+    "CorrectionEvent": _event(
+        "correction",
+        ["by"],
+        {
+            "delta": {"type": ["integer", "null"]},
+            "value": {"type": ["integer", "null"]},
+            "by": {"type": "string"},
+            "reason": {"type": "string"},
+        },
+    ),
+    "StatusEvent": _event(
+        "status",
+        ["device", "state"],
+        {"device": {"type": "string"}, "state": {"type": "string"}, "detail": {"type": "string"}},
+    ),
+    "QueueEvent": _event(
+        "queue",
+        ["ticket", "action"],
+        {"ticket": {"type": "integer"}, "action": {"enum": ["issued", "called", "served", "cancelled"]}},
+    ),
+}
+
+
+def _json(schema: dict[str, Any] | str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+    return {"content": {"application/json": {"schema": ref}}}
+
+
+def document() -> dict[str, Any]:
+    """Return the document as a JSON-ready dict."""
+    error = {"description": "error", **_json("Error")}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Gerbang dashboard API", "version": "v1"},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "securitySchemes": {
+                "station": {"type": "http", "scheme": "bearer", "description": "a station's token"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+            "schemas": {
+                "Error": _ERROR,
+                **_EVENTS,
+                "Batch": {
+                    "type": "object",
+                    "required": ["events"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "events": {
+                            "type": "array",
+                            "maxItems": 500,
+                            "items": {"oneOf": [{"$ref": f"#/components/schemas/{n}"} for n in _EVENTS]},
+                        }
+                    },
+                },
+                "Occupancy": {
+                    "type": "object",
+                    "required": ["room", "occupancy", "limit", "capacity", "state"],
+                    "properties": {
+                        "room": {"type": "string"},
+                        "occupancy": {"type": "integer", "minimum": 0},
+                        "limit": {"type": "integer"},
+                        "capacity": {"type": "integer"},
+                        "state": {"enum": ["open", "near", "full"]},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/events": {
+                "post": {
+                    "summary": "Ingest a station's batch; one invalid event rejects the whole batch",
+                    "security": [{"station": []}],
+                    "requestBody": {"required": True, **_json("Batch")},
+                    "responses": {
+                        "200": {
+                            "description": "applied; ids seen before count as duplicates",
+                            **_json(
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "accepted": {"type": "integer"},
+                                        "duplicates": {"type": "integer"},
+                                    },
+                                }
+                            ),
+                        },
+                        "400": error,
+                        "401": error,
+                        "413": error,
+                    },
+                }
+            },
+            "/rooms/{room}/occupancy": {
+                "get": {
+                    "summary": "A room's live occupancy against its limit",
+                    "security": [{"station": []}, {"session": []}],
+                    "parameters": [
+                        {"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {"description": "the room", **_json("Occupancy")},
+                        "401": error,
+                        "403": error,
+                        "404": error,
+                    },
+                }
+            },
+            "/health": {
+                "get": {"summary": "Liveness and database check", "responses": {"200": {"description": "ok"}}}
+            },
+        },
+    }

@@ -1,0 +1,163 @@
+"""Settings: rooms and their limits, stations (supervisors), users (admins)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from dashboard import audit, manage
+from dashboard.auth import require_role
+from dashboard.db import get_session
+from dashboard.manage import LOCALES, SetupError
+from dashboard.models import Role, Room, Site, Station, User
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+
+def _number(name: str, kind: type[int] | type[float]) -> int | float:
+    raw = request.form.get(name, "").strip()
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SetupError(f"{name} must be a number, got {raw[:20]!r}") from None
+
+
+def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
+    db = get_session()
+    sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
+    stations = (
+        db.execute(select(Station).options(joinedload(Station.room)).order_by(Station.name)).scalars().all()
+    )
+    return render_template("settings.html", sites=sites, stations=stations, **extra), status
+
+
+@bp.get("/")
+@require_role(Role.SUPERVISOR)
+def index() -> ResponseReturnValue:
+    """Rooms with their capacity, share and limit; stations and when they were last heard."""
+    return _settings_page()
+
+
+@bp.post("/rooms")
+@require_role(Role.SUPERVISOR)
+def add_room() -> ResponseReturnValue:
+    """Add a room (and its site, on first use)."""
+    db = get_session()
+    try:
+        room = manage.add_room(
+            db,
+            request.form.get("site", "").strip(),
+            request.form.get("room", "").strip(),
+            int(_number("capacity", int)),
+            float(_number("share", float)) if request.form.get("share") else 0.5,
+            name=request.form.get("name", "").strip() or None,
+            actor=current_user.username,
+        )
+    except SetupError as err:
+        db.rollback()
+        return _settings_page(400, error=str(err))
+    flash(_("Room %(room)s added.", room=room.slug), "ok")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/rooms/<room>")
+@require_role(Role.SUPERVISOR)
+def update_room(room: str) -> ResponseReturnValue:
+    """Change a room's name, capacity or share (and so its limit)."""
+    db = get_session()
+    found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
+    if found is None:
+        abort(404, _("No such room."))
+    try:
+        capacity = manage.check_capacity(int(_number("capacity", int)))
+        share_permille = manage.check_share(float(_number("share", float)))
+    except SetupError as err:
+        return _settings_page(400, error=str(err))
+    found.capacity_people = capacity
+    found.share_permille = share_permille
+    found.name = (request.form.get("name", "").strip() or found.name)[:200]
+    audit.record(db, current_user.username, "update-room", f"{room} capacity {capacity} share {found.share}")
+    db.commit()
+    flash(_("Room %(room)s saved: limit %(limit)s.", room=found.slug, limit=found.limit_people), "ok")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/stations")
+@require_role(Role.SUPERVISOR)
+def add_station() -> ResponseReturnValue:
+    """Register a station and show its token once."""
+    db = get_session()
+    try:
+        station, token = manage.add_station(
+            db,
+            request.form.get("name", "").strip(),
+            request.form.get("room", ""),
+            actor=current_user.username,
+        )
+    except SetupError as err:
+        db.rollback()
+        return _settings_page(400, error=str(err))
+    response = render_template("station_token.html", station=station, token=token)
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/users")
+@require_role(Role.ADMIN)
+def users() -> ResponseReturnValue:
+    """Users and their roles."""
+    rows = get_session().execute(select(User).order_by(User.username)).scalars().all()
+    return render_template("users.html", users=rows, roles=[r.value for r in Role], locales=LOCALES)
+
+
+@bp.post("/users")
+@require_role(Role.ADMIN)
+def add_user() -> ResponseReturnValue:
+    """Create a user."""
+    db = get_session()
+    role = request.form.get("role", "")
+    try:
+        if role not in {r.value for r in Role}:
+            raise SetupError(f"role must be one of {', '.join(Role)}")
+        user = manage.create_user(
+            db,
+            request.form.get("username", "").strip(),
+            request.form.get("password", ""),
+            Role(role),
+            locale=request.form.get("locale", "id"),
+            actor=current_user.username,
+        )
+    except SetupError as err:
+        db.rollback()
+        rows = db.execute(select(User).order_by(User.username)).scalars().all()
+        page = render_template(
+            "users.html", users=rows, roles=[r.value for r in Role], locales=LOCALES, error=str(err)
+        )
+        return page, 400
+    flash(_("User %(name)s created.", name=user.username), "ok")
+    return redirect(url_for("settings.users"))
+
+
+@bp.post("/users/<username>")
+@require_role(Role.ADMIN)
+def update_user(username: str) -> ResponseReturnValue:
+    """Change a user's role or language, or disable them."""
+    db = get_session()
+    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        abort(404, _("No such user."))
+    role = request.form.get("role", user.role)
+    locale = request.form.get("locale", user.locale)
+    if role not in {r.value for r in Role} or locale not in LOCALES:
+        abort(400, _("Unknown role or language."))
+    if user.id == current_user.id and role != Role.ADMIN.value:
+        abort(400, _("You cannot take away your own admin role."))
+    user.role, user.locale = role, locale
+    user.active = request.form.get("active", "1") == "1" or user.id == current_user.id
+    audit.record(db, current_user.username, "update-user", f"{username} role {role} active {user.active}")
+    db.commit()
+    flash(_("User %(name)s saved.", name=username), "ok")
+    return redirect(url_for("settings.users"))

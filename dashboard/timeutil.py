@@ -1,0 +1,40 @@
+"""Local days: the dashboard shows and groups by the site's clock (``TIMEZONE``, Asia/Jakarta)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def zone() -> ZoneInfo:
+    """The dashboard's time zone."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def today() -> date:
+    """Today's date on the site's clock."""
+    return datetime.now(zone()).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Return the UTC start and end of a local day."""
+    start = datetime.combine(day, time(), tzinfo=zone())
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone())
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def local(moment: datetime | None) -> datetime | None:
+    """Return ``moment`` on the site's clock."""
+    return moment.astimezone(zone()) if moment is not None else None
+
+
+def parse_day(text: str | None, default: date) -> date:
+    """Parse ``YYYY-MM-DD`` (empty gives ``default``); raise ValueError with a clear message."""
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {text[:20]!r}") from None

@@ -1,0 +1,208 @@
+"""The supervisors' pages: overview, room, alerts, queue, corrections; the user's language."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from dashboard import audit, charts, jobs, live, occupancy, timeutil
+from dashboard.auth import require_role
+from dashboard.db import get_session, utc_now
+from dashboard.manage import LOCALES
+from dashboard.models import Alert, Correction, Crossing, QueueTicket, Role, Room, Site, TicketStatus
+from dashboard.reports import occupancy_points, opening_occupancy
+
+bp = Blueprint("ui", __name__)
+
+
+def room_cards(rooms: list[Room]) -> list[dict[str, object]]:
+    """The figures of a room card: count, limit, state."""
+    near_share = current_app.config["NEAR_SHARE"]
+    return [{**occupancy.snapshot(room, near_share), "room": room} for room in rooms]
+
+
+@bp.get("/")
+@require_role(Role.GUARD)
+def overview() -> ResponseReturnValue:
+    """Every site's rooms with live occupancy cards and the open alerts."""
+    db = get_session()
+    live_after = live.last_id(db)
+    sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
+    open_alerts = db.execute(
+        select(Alert)
+        .options(joinedload(Alert.room), joinedload(Alert.station))
+        .where(Alert.acknowledged_at.is_(None))
+        .order_by(Alert.at.desc())
+        .limit(10)
+    ).scalars()
+    return render_template(
+        "overview.html",
+        sites=[(site, room_cards(site.rooms)) for site in sites],
+        alerts=list(open_alerts),
+        live_after=live_after,
+    )
+
+
+@bp.get("/rooms/<room>")
+@require_role(Role.GUARD)
+def room_page(room: str) -> ResponseReturnValue:
+    """A room today: its occupancy curve, counted figures, crossings and corrections."""
+    db = get_session()
+    live_after = live.last_id(db)
+    found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
+    if found is None:
+        abort(404, _("No such room."))
+    since, until = timeutil.day_bounds(timeutil.today())
+    opening = opening_occupancy(db, found.id, since)
+    points = [(since, opening)] + [
+        (at, value) for at, _room, value in occupancy_points(db, [found.id], since, until)
+    ]
+    near_share = current_app.config["NEAR_SHARE"]
+    chart = charts.occupancy_curve(
+        points,
+        since,
+        until,
+        found.limit_people,
+        near_share * found.limit_people,
+        title=_("Occupancy of %(room)s today", room=found.name),
+        now=utc_now(),
+    )
+    crossings = db.execute(
+        select(Crossing)
+        .options(joinedload(Crossing.door))
+        .where(Crossing.room_id == found.id, Crossing.at >= since, Crossing.at < until)
+        .order_by(Crossing.at.desc(), Crossing.id.desc())
+        .limit(200)
+    ).scalars()
+    corrections = db.execute(
+        select(Correction)
+        .where(Correction.room_id == found.id, Correction.at >= since, Correction.at < until)
+        .order_by(Correction.at.desc())
+    ).scalars()
+    figures = _counted_figures(found.id, since, until)
+    return render_template(
+        "room.html",
+        card=room_cards([found])[0],
+        chart=chart,
+        crossings=list(crossings),
+        corrections=list(corrections),
+        figures=figures,
+        opening=opening,
+        live_after=live_after,
+        local=timeutil.local,
+    )
+
+
+def _counted_figures(room_id: int, since: datetime, until: datetime) -> dict[str, int]:
+    db = get_session()
+    counts = dict.fromkeys(("in", "out", "out_uncounted", "corrections"), 0)
+    rows = db.execute(
+        select(Crossing.direction, Crossing.counted, func.count())
+        .where(Crossing.room_id == room_id, Crossing.at >= since, Crossing.at < until)
+        .group_by(Crossing.direction, Crossing.counted)
+    ).all()
+    for direction, counted, number in rows:
+        key = "in" if direction == "in" else ("out" if counted else "out_uncounted")
+        counts[key] += number
+    counts["corrections"] = db.execute(
+        select(func.count())
+        .select_from(Correction)
+        .where(Correction.room_id == room_id, Correction.at >= since, Correction.at < until)
+    ).scalar_one()
+    return counts
+
+
+@bp.get("/alerts")
+@require_role(Role.SUPERVISOR)
+def alerts() -> ResponseReturnValue:
+    """Open alerts first, then the acknowledged ones of the last week."""
+    db = get_session()
+    jobs.check_silent(db, current_app.config["STATION_SILENT_S"])
+    since = utc_now() - timedelta(days=7)
+    rows = db.execute(
+        select(Alert)
+        .options(joinedload(Alert.room), joinedload(Alert.station))
+        .where((Alert.acknowledged_at.is_(None)) | (Alert.at >= since))
+        .order_by(Alert.acknowledged_at.is_not(None), Alert.at.desc())
+        .limit(500)
+    ).scalars()
+    return render_template("alerts.html", alerts=list(rows), local=timeutil.local)
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+@require_role(Role.SUPERVISOR)
+def acknowledge(alert_id: int) -> ResponseReturnValue:
+    """Acknowledge an alert."""
+    db = get_session()
+    alert = db.get(Alert, alert_id)
+    if alert is None:
+        abort(404, _("No such alert."))
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = utc_now()
+        alert.acknowledged_by = current_user.username
+        audit.record(db, current_user.username, "acknowledge", f"alert {alert.id} ({alert.kind})")
+        db.commit()
+    return redirect(url_for("ui.alerts"))
+
+
+@bp.get("/queue")
+@require_role(Role.GUARD)
+def queue() -> ResponseReturnValue:
+    """Each room's queue today: tickets waiting, called and served."""
+    db = get_session()
+    since, _until = timeutil.day_bounds(timeutil.today())
+    rooms = db.execute(select(Room).options(joinedload(Room.site)).order_by(Room.slug)).scalars().all()
+    tickets = db.execute(
+        select(QueueTicket).where(QueueTicket.issued_at >= since).order_by(QueueTicket.ticket)
+    ).scalars()
+    by_room: dict[int, dict[str, list[int]]] = {
+        room.id: {s.value: [] for s in TicketStatus} for room in rooms
+    }
+    for ticket in tickets:
+        by_room.setdefault(ticket.room_id, {s.value: [] for s in TicketStatus})[ticket.status].append(
+            ticket.ticket
+        )
+    return render_template("queue.html", rooms=rooms, by_room=by_room)
+
+
+@bp.get("/corrections")
+@require_role(Role.SUPERVISOR)
+def corrections() -> ResponseReturnValue:
+    """Today's corrections, with who and why, beside each room's counted figures."""
+    db = get_session()
+    since, until = timeutil.day_bounds(timeutil.today())
+    rooms = db.execute(select(Room).order_by(Room.slug)).scalars().all()
+    rows = db.execute(
+        select(Correction)
+        .options(joinedload(Correction.station), joinedload(Correction.room))
+        .where(Correction.at >= since, Correction.at < until)
+        .order_by(Correction.at.desc())
+    ).scalars()
+    by_room: dict[int, list[Correction]] = {}
+    for row in rows:
+        by_room.setdefault(row.room_id, []).append(row)
+    figures = {room.id: _counted_figures(room.id, since, until) for room in rooms}
+    return render_template(
+        "corrections.html", rooms=rooms, by_room=by_room, figures=figures, local=timeutil.local
+    )
+
+
+@bp.post("/account/language")
+@require_role(Role.GUARD)
+def language() -> ResponseReturnValue:
+    """Switch the user's language (Bahasa Indonesia or English)."""
+    chosen = request.form.get("locale", "")
+    if chosen not in LOCALES:
+        abort(400, _("Unknown language."))
+    current_user.locale = chosen
+    get_session().commit()
+    target = request.form.get("next", "")
+    return redirect(
+        target if target.startswith("/") and not target.startswith("//") else url_for("ui.overview")
+    )

@@ -1,0 +1,105 @@
+"""The dashboard in a real Chromium: log in, live updates, CSV export, roles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dashboard_browser import Site, log_in
+from playwright.sync_api import expect
+
+
+def post_events(site: Site, *events: dict) -> dict:
+    request = urllib.request.Request(
+        f"{site.url}/api/v1/events",
+        data=json.dumps({"events": list(events)}).encode(),
+        headers={"Authorization": f"Bearer {site.token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def event(kind: str, **fields: object) -> dict:
+    return {"id": str(uuid.uuid4()), "type": kind, "at": datetime.now(UTC).isoformat(), **fields}
+
+
+def current_count(site: Site) -> int:
+    request = urllib.request.Request(
+        f"{site.url}/api/v1/rooms/lobby/occupancy", headers={"Authorization": f"Bearer {site.token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["occupancy"]
+
+
+def test_log_in_and_out(dashboard_page, dashboard_site: Site) -> None:
+    page, site = dashboard_page, dashboard_site
+    log_in(page, "siti")
+    expect(page.locator("h1")).to_have_text("Overview")
+    page.click("#logout")
+    page.wait_for_url("**/login")
+    page.goto("/settings/")
+    expect(page).to_have_url(f"{site.url}/login?next=/settings/")
+    assert page.problems == []
+
+
+def test_an_event_appears_on_the_open_overview_without_a_reload(dashboard_page, dashboard_site: Site) -> None:
+    page, site = dashboard_page, dashboard_site
+    log_in(page, "siti")
+    card = page.locator('.card[data-room="lobby"]')
+    before = current_count(site)
+    expect(card.locator(".count")).to_have_text(str(before))
+    page.evaluate("window.notReloaded = true")
+    assert post_events(site, event("crossing", direction="in"), event("crossing", direction="in")) == {
+        "accepted": 2,
+        "duplicates": 0,
+    }
+    expect(card.locator(".count")).to_have_text(str(before + 2))
+    post_events(site, event("screening", decision="deny", reason="fever", body_c=38.4))
+    expect(page.locator("#live-alerts li").first).to_contain_text("fever")
+    assert page.evaluate("window.notReloaded") is True
+    # the room's name, a script tag, is text: it never ran (no dialog) and CSP had nothing to block
+    expect(card.locator(".name")).to_have_text("<script>alert('lobby')</script>")
+    assert page.problems == []
+
+
+def test_the_traffic_light_turns_as_the_room_fills(dashboard_page, dashboard_site: Site) -> None:
+    page, site = dashboard_page, dashboard_site
+    log_in(page, "siti")
+    post_events(site, event("correction", value=0, by="siti", reason="reset for the test"))
+    card = page.locator('.card[data-room="lobby"]')
+    expect(card).to_have_class("card state-open")
+    post_events(site, *[event("crossing", direction="in") for _ in range(4)])  # 4 of limit 5
+    expect(card).to_have_class("card state-near")
+    post_events(site, event("crossing", direction="in"))
+    expect(card).to_have_class("card state-full")
+
+
+def test_the_csv_export_downloads(dashboard_page, dashboard_site: Site) -> None:
+    page, site = dashboard_page, dashboard_site
+    post_events(site, event("screening", decision="allow", body_c=36.6, mask="with_mask"))
+    log_in(page, "siti")
+    page.goto("/screenings")
+    with page.expect_download() as download_info:
+        page.click("#csv")
+    download = download_info.value
+    assert download.suggested_filename.startswith("screenings-")
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert "allow" in {row["decision"] for row in rows}
+    assert {row["station"] for row in rows} == {"gate-1"}
+
+
+def test_a_guard_cannot_open_the_settings(dashboard_page) -> None:
+    page = dashboard_page
+    log_in(page, "budi")
+    expect(page.locator("nav")).not_to_contain_text("Settings")
+    response = page.goto("/settings/")
+    assert response is not None
+    assert response.status == 403
+    expect(page.locator("h1")).to_contain_text("403")

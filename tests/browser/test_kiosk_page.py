@@ -1,0 +1,77 @@
+"""The kiosk page in a real Chromium: live updates, the guard's PIN, the language switch."""
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from station.core import Station
+from station.events import Direction
+from station.journal import Journal
+from station.kiosk import Broadcaster, create_kiosk
+from station.occupancy import Ledger
+from station.screening import ScreeningConfig
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = os.environ.get("GERBANG_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
+    broadcaster = Broadcaster()
+    station = Station(
+        ScreeningConfig(),
+        Ledger(capacity_people=10),
+        Journal(tmp_path / "j.sqlite3"),
+        on_change=broadcaster.publish,
+    )
+    app = create_kiosk(
+        station, broadcaster, pin="2468", alternatives={"text": "Layanan daring", "link": "https://x.invalid"}
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        yield page, station
+        browser.close()
+    server.shutdown()
+
+
+def test_kiosk_shows_live_changes_and_guard_actions(kiosk, tmp_path):
+    page, station = kiosk
+    expect = playwright_api.expect
+    expect(page.locator("#message")).to_have_text("Selamat datang. Silakan berdiri di depan kamera.")
+    station.crossing(Direction.IN)
+    station.crossing(Direction.IN)
+    expect(page.locator("#occupancy")).to_have_text("2")  # without a reload
+    expect(page.locator("#limit")).to_have_text("5")
+    page.click("#guard-open")
+    page.fill("#pin", "1111")
+    page.click("[data-action=plus]")
+    expect(page.locator("#guard-result")).to_have_text("PIN salah.")
+    page.fill("#pin", "2468")
+    page.fill("#by", "budi")
+    page.fill("#reason", "two came in together")
+    page.click("[data-action=plus]")
+    expect(page.locator("#occupancy")).to_have_text("3")
+    assert station.state.occupancy_people == 3
+    page.click("button[value=close]")
+    page.click("#language")
+    expect(page.locator("#message")).to_have_text("Welcome. Please stand in front of the camera.")
+    page.screenshot(path=str(tmp_path / "kiosk.png"))

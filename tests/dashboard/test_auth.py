@@ -1,0 +1,153 @@
+"""Login, logout, rate limiting, CSRF, cookies and security headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from dashboard_support import PASSWORD, app_settings
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dashboard import create_app
+from dashboard.db import get_engine
+from dashboard.models import Role
+
+
+def test_login_and_logout(client: FlaskClient, make_user: Callable) -> None:
+    make_user("siti", Role.SUPERVISOR)
+    response = client.post("/login?next=/screenings", data={"username": "siti", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/screenings"
+    assert client.get("/screenings").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/screenings").status_code == 302  # back to the login page
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        # the wrong password
+        ("siti", "wrong password"),
+        # a user who does not exist
+        ("nobody", PASSWORD),
+        # an empty form
+        ("", ""),
+    ],
+)
+def test_bad_logins_are_refused(
+    client: FlaskClient, make_user: Callable, username: str, password: str
+) -> None:
+    make_user("siti", Role.SUPERVISOR)
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 401
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        # another host
+        "https://evil.example/",
+        # a protocol-relative URL
+        "//evil.example/",
+    ],
+)
+def test_login_never_redirects_off_site(client: FlaskClient, make_user: Callable, target: str) -> None:
+    make_user("siti", Role.GUARD)
+    response = client.post(f"/login?next={target}", data={"username": "siti", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_a_disabled_user_cannot_log_in(client: FlaskClient, login: Callable, make_user: Callable) -> None:
+    make_user("budi", Role.GUARD)
+    login(Role.ADMIN)
+    client.post("/settings/users/budi", data={"role": "guard", "locale": "id", "active": "0"})
+    client.post("/logout")
+    assert client.post("/login", data={"username": "budi", "password": PASSWORD}).status_code == 401
+
+
+def test_repeated_failures_are_rate_limited(app: Flask, client: FlaskClient, make_user: Callable) -> None:
+    make_user("siti", Role.SUPERVISOR)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert client.post("/login", data={"username": "siti", "password": "guess"}).status_code == 401
+    # now even the right password waits
+    assert client.post("/login", data={"username": "siti", "password": PASSWORD}).status_code == 429
+    # the limit is per address: another one may still log in
+    other = client.post(
+        "/login", data={"username": "siti", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert other.status_code == 302
+
+
+def test_the_limit_holds_across_app_processes(
+    app: Flask, database_url: str, tmp_path: Path, make_user: Callable
+) -> None:
+    make_user("siti", Role.SUPERVISOR)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        app.test_client().post("/login", data={"username": "siti", "password": "guess"})
+    second = create_app(app_settings(database_url, tmp_path))  # another process, same database
+    response = second.test_client().post("/login", data={"username": "siti", "password": PASSWORD})
+    get_engine(second).dispose()
+    assert response.status_code == 429
+
+
+@pytest.fixture
+def csrf_app(database_url: str, tmp_path: Path) -> Flask:
+    app = create_app(app_settings(database_url, tmp_path, WTF_CSRF_ENABLED=True))
+    yield app
+    get_engine(app).dispose()
+
+
+def test_forms_without_the_csrf_token_are_refused(csrf_app: Flask, make_user: Callable) -> None:
+    make_user("siti", Role.SUPERVISOR)
+    client = csrf_app.test_client()
+    assert client.post("/login", data={"username": "siti", "password": PASSWORD}).status_code == 400
+    page = client.get("/login").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/login", data={"username": "siti", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert client.post("/settings/rooms", data={"site": "a", "room": "b", "capacity": "4"}).status_code == 400
+
+
+def test_the_api_needs_no_csrf_token(csrf_app: Flask) -> None:
+    response = csrf_app.test_client().post("/api/v1/events", json={"events": []})
+    assert response.status_code == 401  # refused for the token, not for CSRF
+
+
+def test_session_cookies_are_secure_by_default(
+    database_url: str, tmp_path: Path, make_user: Callable
+) -> None:
+    settings = app_settings(database_url, tmp_path)
+    del settings["SESSION_COOKIE_SECURE"]
+    app = create_app(settings)
+    make_user("siti", Role.GUARD)
+    response = app.test_client().post("/login", data={"username": "siti", "password": PASSWORD})
+    get_engine(app).dispose()
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    headers = client.get("/login").headers
+    csp = headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert "script-src 'self'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_pages_carry_no_inline_script_or_style(
+    client: FlaskClient, login: Callable, make_room: Callable
+) -> None:
+    make_room("lobby")
+    login(Role.ADMIN)
+    for path in ("/", "/rooms/lobby", "/screenings", "/alerts", "/settings/", "/settings/users", "/queue"):
+        page = client.get(path).text
+        assert "<script>" not in page
+        assert "<script src=" in page
+        assert "style=" not in page
+        assert "<style" not in page

@@ -1,0 +1,164 @@
+"""Live updates: the outbox, its reader's gap rule, and the Server-Sent Events stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from dashboard_support import app_settings
+from dashboard_wire import bearer, crossing, screening
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dashboard import create_app
+from dashboard.db import get_engine, new_session
+from dashboard.live import OutboxReader, last_id, publish
+from dashboard.models import LiveEvent, Role
+
+
+def messages(body: str) -> list[tuple[int, str, dict]]:
+    found = []
+    for block in body.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":")
+        )
+        if "event" in fields:
+            found.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))
+    return found
+
+
+def newest(app: Flask) -> int:
+    """The newest outbox id: ids keep rising across tests on PostgreSQL, so streams start here."""
+    with new_session(app) as session:
+        return last_id(session)
+
+
+@pytest.fixture
+def lobby(make_room: Callable[..., str], make_station: Callable[[str, str], str]) -> str:
+    make_room("lobby", capacity_people=4)  # limit 2
+    return make_station("gate-1", "lobby")
+
+
+def test_the_stream_carries_occupancy_and_alerts(
+    app: Flask, client: FlaskClient, lobby: str, login: Callable
+) -> None:
+    login(Role.GUARD)
+    start = newest(app)
+    client.post("/api/v1/events", json={"events": [crossing("in"), crossing("in")]}, headers=bearer(lobby))
+    client.post(
+        "/api/v1/events",
+        json={"events": [screening("deny", reason="fever", body_c=38.2)]},
+        headers=bearer(lobby),
+    )
+    response = client.get(f"/live/stream?after={start}")
+    assert response.mimetype == "text/event-stream"
+    got = messages(response.get_data(as_text=True))
+    assert [kind for _, kind, _ in got] == ["occupancy", "alert"]
+    assert got[0][2] == {"room": "lobby", "occupancy": 2, "limit": 2, "capacity": 4, "state": "full"}
+    assert got[1][2]["kind"] == "fever"
+    assert got[1][2]["room"] == "lobby"
+
+
+def test_a_duplicate_batch_sends_nothing_live(
+    app: Flask, client: FlaskClient, lobby: str, login: Callable
+) -> None:
+    login(Role.GUARD)
+    start = newest(app)
+    batch = {"events": [crossing("in")]}
+    client.post("/api/v1/events", json=batch, headers=bearer(lobby))
+    client.post("/api/v1/events", json=batch, headers=bearer(lobby))
+    assert len(messages(client.get(f"/live/stream?after={start}").get_data(as_text=True))) == 1
+
+
+def test_a_reconnect_resumes_after_the_last_event_id(
+    app: Flask, client: FlaskClient, lobby: str, login: Callable
+) -> None:
+    login(Role.GUARD)
+    start = newest(app)
+    for _ in range(3):
+        client.post("/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(lobby))
+    first = messages(client.get(f"/live/stream?after={start}").get_data(as_text=True))
+    # the third entry goes over the limit of 2: an alert, then the count
+    assert [(kind, data.get("occupancy")) for _, kind, data in first] == [
+        ("occupancy", 1),
+        ("occupancy", 2),
+        ("alert", None),
+        ("occupancy", 3),
+    ]
+    resumed = client.get("/live/stream", headers={"Last-Event-ID": str(first[1][0])})
+    assert [kind for _, kind, _ in messages(resumed.get_data(as_text=True))] == ["alert", "occupancy"]
+
+
+def test_without_a_position_the_stream_starts_at_the_newest(
+    client: FlaskClient, lobby: str, login: Callable
+) -> None:
+    login(Role.GUARD)
+    client.post("/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(lobby))
+    assert messages(client.get("/live/stream").get_data(as_text=True)) == []
+    assert messages(client.get("/live/stream?after=nonsense").get_data(as_text=True)) == []
+
+
+def test_another_process_sees_the_change(
+    app: Flask, client: FlaskClient, database_url: str, tmp_path: Path, lobby: str, login: Callable
+) -> None:
+    login(Role.GUARD)
+    start = newest(app)
+    other = create_app(app_settings(database_url, tmp_path))  # a second server process on the same database
+    try:
+        other_station = other.test_client()
+        other_station.post("/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(lobby))
+    finally:
+        get_engine(other).dispose()
+    got = messages(client.get(f"/live/stream?after={start}").get_data(as_text=True))
+    assert got[0][2]["occupancy"] == 1
+
+
+def test_the_reader_waits_at_a_gap_then_skips_it(app: Flask) -> None:
+    base = newest(app)
+    with new_session(app) as session:
+        for row_id in (base + 1, base + 2, base + 4):  # 3 is in flight (or rolled back)
+            session.add(LiveEvent(id=row_id, kind="occupancy", payload="{}"))
+        session.commit()
+    waiting = OutboxReader(get_engine(app), after_id=base, gap_grace_s=3600)
+    assert [m.id - base for m in waiting.read()] == [1, 2]
+    assert waiting.read() == []  # still waiting for 3
+    with new_session(app) as session:
+        session.add(LiveEvent(id=base + 3, kind="occupancy", payload="{}"))
+        session.commit()
+    assert [m.id - base for m in waiting.read()] == [3, 4]  # 3 committed late and is not lost
+    impatient = OutboxReader(get_engine(app), after_id=base + 4, gap_grace_s=0)
+    with new_session(app) as session:
+        session.add(LiveEvent(id=base + 6, kind="alert", payload='{"kind": "fever"}'))
+        session.commit()
+    assert [m.id - base for m in impatient.read()] == [6]  # 5 never came: skipped once the grace is over
+
+
+def test_publish_serialises_json(app: Flask) -> None:
+    base = newest(app)
+    with new_session(app) as session:
+        publish(session, "alert", {"room": "<script>", "detail": "38.0 °C"})
+        session.commit()
+    message = OutboxReader(get_engine(app), after_id=base).read()[0]
+    assert message.data == {"room": "<script>", "detail": "38.0 °C"}
+    assert message.to_sse().startswith(f"id: {message.id}\nevent: alert\ndata: {{")
+
+
+def test_the_reader_skips_a_gap_before_old_rows(app: Flask) -> None:
+    from datetime import timedelta
+
+    from dashboard.db import utc_now
+
+    base = newest(app) + 1
+    with new_session(app) as session:  # rows base+1 to base+9 were purged long ago
+        old = utc_now() - timedelta(minutes=5)
+        session.add_all(
+            [
+                LiveEvent(id=base, kind="occupancy", payload="{}", at=old),
+                LiveEvent(id=base + 10, kind="occupancy", payload="{}", at=old),
+            ]
+        )
+        session.commit()
+    assert [m.id for m in OutboxReader(get_engine(app), after_id=base, gap_grace_s=3600).read()] == []
+    assert [m.id - base for m in OutboxReader(get_engine(app), after_id=base, gap_grace_s=60).read()] == [10]
