@@ -183,6 +183,8 @@ class Station:
             self._state.devices[name] = state
             if name == "thermometer" and state == "offline":
                 self._feed(sc.SensorLost(self._clock()))
+            if name == "dashboard" and state == "offline":
+                self.ledger.offline()
             if name != "dashboard":
                 self._record(StatusEvent(device=name, state=state, detail=detail, at=self._clock()))
             self._refresh()
@@ -253,9 +255,17 @@ class Station:
             self._feed(sc.StartRetest(self._clock(), ticket))
             self._refresh()
 
-    def reconcile(self, occupancy_people: int) -> None:
-        """Take the dashboard's figure for the room (all doors)."""
+    def reconcile(self, occupancy_people: int, journal_seq: int | None = None) -> None:
+        """Take the dashboard's figure for the room (all doors).
+
+        Args:
+            occupancy_people: The dashboard's figure.
+            journal_seq: The journal's newest sequence number when the figure was asked for; when
+                the station has journalled anything since, the figure is behind and is ignored.
+        """
         with self._lock:
+            if journal_seq is not None and self.journal.last_seq() != journal_seq:
+                return
             self.ledger.reconcile(occupancy_people)
             self._state.devices["dashboard"] = "online"
             self._call_if_room(self._clock())
@@ -361,6 +371,8 @@ class Station:
         state.raw_c, state.body_c = view.raw_c, view.body_c
         state.mask = str(view.mask) if view.mask is not None else None
         state.retest_ticket, state.retest_wait_s = view.retest_ticket, view.retest_wait_s
+        if view.outcome is not None and view.outcome.decision is Decision.RETEST:
+            state.retest_ticket = view.outcome.ticket  # the ticket the visitor takes to the rest
         if view.outcome is None and view.state is not sc.State.DECIDED and light is None:
             state.decision = state.reason = None
         state.occupancy_people, state.limit_people = ledger.occupancy_people, ledger.limit_people

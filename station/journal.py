@@ -116,6 +116,12 @@ class Journal:
             ).fetchall()
         return [Entry(seq, json.loads(body)) for seq, body in rows]
 
+    def last_seq(self) -> int:
+        """Return the sequence number of the newest event (0 for an empty journal)."""
+        with self._lock:
+            row = self._db.execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
     def pending_count(self) -> int:
         """How many events wait to be shipped."""
         with self._lock:

@@ -311,6 +311,7 @@ class Runner:
             section.url, self.config.station.room, self.config.secret(section.token_env)
         )
         while not stop.wait(section.occupancy_poll_s):
+            seq = self.journal.last_seq()
             if self.journal.pending_count():
                 continue  # the dashboard has not seen everything yet: its figure would be behind ours
             try:
@@ -318,10 +319,8 @@ class Runner:
             except UplinkError as err:
                 log.debug("occupancy: %s", err)
                 self.station.device("dashboard", "offline", str(err))
-                self.station.ledger.offline()
                 continue
-            if not self.journal.pending_count():
-                self.station.reconcile(people)
+            self.station.reconcile(people, journal_seq=seq)
 
     def _clock_loop(self, stop: threading.Event) -> None:
         closing = self.config.station.closing_time
