@@ -183,6 +183,8 @@ class Station:
             self._state.devices[name] = state
             if name == "thermometer" and state == "offline":
                 self._feed(sc.SensorLost(self._clock()))
+            if name == "thermometer" and state == "online":
+                self._feed(sc.SensorFound(self._clock()))
             if name == "dashboard" and state == "offline":
                 self.ledger.offline()
             if name != "dashboard":

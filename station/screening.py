@@ -150,6 +150,13 @@ class SensorLost:
 
 
 @dataclass(frozen=True, slots=True)
+class SensorFound:
+    """The thermometer is (back) online."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passes (timeouts are checked on every input; a tick is an input with no news)."""
 
@@ -164,7 +171,7 @@ class StartRetest:
     ticket: int
 
 
-Input = Presence | Sample | MaskVote | SensorLost | Tick | StartRetest
+Input = Presence | Sample | MaskVote | SensorLost | SensorFound | Tick | StartRetest
 
 
 # Output -----------------------------------------------------------------------------------------
@@ -246,6 +253,7 @@ class Screening:
         self._next_ticket = first_ticket
         self._armed_retest: int | None = None
         self._retest_wait_s: float | None = None
+        self._sensor_ok = True
         #: Re-test tickets waiting: ticket -> when the rest ends.
         self.retests: dict[int, datetime] = {}
 
@@ -278,6 +286,10 @@ class Screening:
                 return self._mask_vote(event)
             case SensorLost():
                 self._sensor_lost()
+            case SensorFound():
+                self._sensor_ok = True
+                if self.state is State.PRESENT:
+                    self._message = Message.STEP_CLOSER
             case StartRetest():
                 self._start_retest(event)
             case Tick():
@@ -296,7 +308,9 @@ class Screening:
         self._last_face = event.at
         if self.state is State.IDLE:
             self._enter(State.PRESENT, Message.STEP_CLOSER)
-        if self.state is State.PRESENT and event.in_position:
+        if self.state is State.PRESENT and not self._sensor_ok:
+            self._message = Message.SENSOR_OFFLINE  # no measuring until the thermometer is back
+        elif self.state is State.PRESENT and event.in_position:
             self._visit.measuring_since = event.at
             self._enter(State.MEASURING, Message.HOLD_STILL)
         elif self.state is State.PRESENT:
@@ -405,6 +419,7 @@ class Screening:
         return outcome
 
     def _sensor_lost(self) -> None:
+        self._sensor_ok = False
         if self.state in (State.MEASURING, State.MASK_CHECK):
             retest = self._visit.retest_ticket
             votes = self._visit.votes

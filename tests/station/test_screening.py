@@ -14,6 +14,7 @@ from station.screening import (
     Sample,
     Screening,
     ScreeningConfig,
+    SensorFound,
     SensorLost,
     StartRetest,
     State,
@@ -205,6 +206,10 @@ def test_thermometer_lost_mid_measurement_restarts_and_says_so():
     machine, _ = run(visit(HEALTHY[:4]))
     machine.handle(SensorLost(at(0.5)))
     assert (machine.state, machine.view.message) == (State.PRESENT, Message.SENSOR_OFFLINE)
+    # while the sensor is away, the visitor in position is not measured: the kiosk keeps saying so
+    run(stay(0.5, 1.0), machine=machine)
+    assert (machine.state, machine.view.message) == (State.PRESENT, Message.SENSOR_OFFLINE)
+    machine.handle(SensorFound(at(1.1)))
     # the samples before the loss are not mixed with the ones after it
     _, outcomes = run(
         [*stay(0.6, 2.0), *(Sample(at(2.1 + i / 10), 35.0) for i in range(7)), *stay(2.1, 2.9)],
