@@ -50,7 +50,7 @@ VISITORS = [
     ("with_mask", 34.5),
 ]
 # People through the door, one every few seconds: the room fills up, then empties.
-DOOR = ["in"] * 7 + ["out"] * 7
+DOOR = ["in"] * 6 + ["out"] * 6
 
 
 def run_demo(dashboard_port: int, kiosk_port: int) -> None:
