@@ -29,5 +29,9 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+train-masks: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/python -m station.vision.training
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,106 @@
+"""Mask detection speed: milliseconds per frame and per face crop, medians over repeated runs.
+
+Builds frames from the shared mask data set's real face photos pasted on a plain scene (640x480 with four
+faces; 512x366, the size of the usual street and crowd test photos, with three), then measures in one run:
+
+- yunet: YuNet face detection alone (the baseline: what any YuNet-based detector pays);
+- gerbang: ``MaskDetector.detect``, detection plus alignment and classification of every face (what
+  ``gerbang masks detect`` does per image);
+- classify/crop: one aligned 64 px crop through the classifier (``cv2.dnn``);
+- align+classify/face: cutting the aligned crop out of a frame and classifying it.
+
+Usage: ``.venv/bin/python bench/masks.py [--runs 200] [--threads N]``. The target is detect + classify
+within 20 ms per 512x366 image on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from station.vision.align import align_face  # noqa: E402
+from station.vision.faces import FaceDetector  # noqa: E402
+from station.vision.masks import MaskClassifier, MaskDetector  # noqa: E402
+from station.vision.models import ModelStore  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+FACES = [
+    "with_mask/rwmfd",
+    "without_mask/fmd",
+    "incorrect/mfn",
+    "with_mask/fmd",
+]
+
+
+def scene(width_px: int, height_px: int, faces: int, face_px: int) -> np.ndarray:
+    """A frame with ``faces`` real face photos of about ``face_px`` pixels on a soft gradient."""
+    rng = np.random.default_rng(7)
+    gradient = np.linspace(60, 200, width_px, dtype=np.float32)[None, :, None]
+    frame = np.broadcast_to(gradient, (height_px, width_px, 3)).copy()
+    frame += rng.normal(0, 6, frame.shape).astype(np.float32)
+    frame = frame.clip(0, 255).astype(np.uint8)
+    root = SHARED / "datasets" / "masks"
+    for slot in range(faces):
+        folder, prefix = FACES[slot % len(FACES)].split("/")
+        path = sorted((root / folder).glob(f"{prefix}_*.jpg"))[slot]
+        photo = cv2.imread(str(path))
+        scale = face_px / max(photo.shape[:2])
+        photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        x = 20 + slot * (width_px - 40) // faces
+        y = (height_px - photo.shape[0]) // 2
+        frame[y : y + photo.shape[0], x : x + photo.shape[1]] = photo
+    return frame
+
+
+def median_ms(call: Callable[[], object], runs: int) -> float:
+    for _ in range(5):
+        call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=None, help="cv2.setNumThreads (default: OpenCV's own)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        cv2.setNumThreads(args.threads)
+    print(f"OpenCV {cv2.__version__}, threads: {cv2.getNumThreads()}, CPUs: {cv2.getNumberOfCPUs()}")
+    detector = FaceDetector(store=ModelStore(SHARED / "models", download=False))
+    classifier = MaskClassifier()
+    pipeline = MaskDetector(detector, classifier)
+    print(f"{'frame':<18}{'faces':>6}{'yunet ms':>10}{'gerbang ms':>12}")
+    for width, height, count, face_px in ((640, 480, 4, 110), (512, 366, 3, 90)):
+        frame = scene(width, height, count, face_px)
+        found = pipeline.detect(frame)
+        yunet = median_ms(lambda frame=frame: detector.detect(frame), args.runs)
+        full = median_ms(lambda frame=frame: pipeline.detect(frame), args.runs)
+        labels = ", ".join(item.verdict.label.value for item in found)
+        print(f"{f'{width}x{height}':<18}{len(found):>6}{yunet:>10.2f}{full:>12.2f}   ({labels})")
+    frame = scene(640, 480, 4, 110)
+    face = detector.detect(frame)[0]
+    crop = align_face(frame, face.landmarks_array())
+    per_crop = median_ms(lambda: classifier.classify_crops([crop]), args.runs)
+    per_face = median_ms(lambda: classifier.classify_faces(frame, [face]), args.runs)
+    print(f"classify/crop: {per_crop:.3f} ms   align+classify/face: {per_face:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

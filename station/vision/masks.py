@@ -1,0 +1,202 @@
+"""Mask classifier: is a face masked properly, bare, or wearing its mask wrong (below the nose)?
+
+The network is the project's own (``station/vision/training``), exported to ONNX and run by ``cv2.dnn``
+alone. It reads the aligned crop of ``station.vision.align`` and outputs class probabilities.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from station.vision.align import CROP_SIZE_PX, align_face, tight_crop_landmarks
+from station.vision.faces import Face, FaceDetector
+
+logger = logging.getLogger(__name__)
+
+#: The committed classifier, next to this module.
+DEFAULT_MODEL_PATH = Path(__file__).with_name("mask_classifier.onnx")
+
+
+class MaskLabel(StrEnum):
+    """What a face wears. The value order is the network's output order."""
+
+    WITH_MASK = "with_mask"
+    WITHOUT_MASK = "without_mask"
+    INCORRECT = "incorrect"
+
+
+#: Network output order.
+LABELS: tuple[MaskLabel, ...] = tuple(MaskLabel)
+
+
+@dataclass(frozen=True)
+class MaskVerdict:
+    """The classifier's answer for one face.
+
+    Attributes:
+        label: The chosen class.
+        score: Probability of ``label``.
+        probabilities: Probability of every class, in ``LABELS`` order.
+    """
+
+    label: MaskLabel
+    score: float
+    probabilities: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class MaskedFace:
+    """A face found in an image, with its verdict."""
+
+    face: Face
+    verdict: MaskVerdict
+
+
+class MaskClassifier:
+    """Runs the mask classifier with ``cv2.dnn``.
+
+    Args:
+        model_path: ONNX file (default: the committed ``mask_classifier.onnx``).
+    """
+
+    def __init__(self, model_path: Path | str = DEFAULT_MODEL_PATH):
+        self.model_path = Path(model_path)
+        self._net = cv2.dnn.readNetFromONNX(str(self.model_path))
+
+    def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Return class probabilities for aligned crops.
+
+        Args:
+            crops: BGR ``uint8`` crops of ``CROP_SIZE_PX`` squared (others are resized).
+
+        Returns:
+            An (N, 3) float array, rows in ``LABELS`` order.
+        """
+        if not crops:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        blob = cv2.dnn.blobFromImages(
+            [np.ascontiguousarray(crop) for crop in crops],
+            scalefactor=1.0 / 255.0,
+            size=(CROP_SIZE_PX, CROP_SIZE_PX),
+            swapRB=False,
+            crop=False,
+        )
+        self._net.setInput(blob)
+        return np.asarray(self._net.forward(), dtype=np.float32).reshape(len(crops), len(LABELS))
+
+    def classify_crops(self, crops: Sequence[np.ndarray]) -> list[MaskVerdict]:
+        """Classify aligned face crops.
+
+        Args:
+            crops: BGR aligned crops (see ``station.vision.align.align_face``).
+
+        Returns:
+            One verdict per crop.
+        """
+        return [verdict_from_probabilities(row) for row in self.probabilities(crops)]
+
+    def classify_faces(self, image: np.ndarray, faces: Sequence[Face]) -> list[MaskVerdict]:
+        """Classify faces found in an image, in one batch.
+
+        Args:
+            image: BGR image.
+            faces: Faces found in it.
+
+        Returns:
+            One verdict per face.
+        """
+        return self.classify_crops([align_face(image, face.landmarks_array()) for face in faces])
+
+
+def verdict_from_probabilities(probabilities: np.ndarray) -> MaskVerdict:
+    """Turn a row of class probabilities into a verdict (the most probable class).
+
+    Args:
+        probabilities: Probabilities in ``LABELS`` order.
+
+    Returns:
+        The verdict.
+    """
+    row = np.asarray(probabilities, dtype=np.float64).reshape(len(LABELS))
+    best = int(np.argmax(row))
+    return MaskVerdict(label=LABELS[best], score=float(row[best]), probabilities=tuple(float(p) for p in row))
+
+
+def confusion_matrix(truth: Sequence[MaskLabel], predicted: Sequence[MaskLabel]) -> np.ndarray:
+    """Count (true class, predicted class) pairs.
+
+    Args:
+        truth: True labels.
+        predicted: Predicted labels, same length.
+
+    Returns:
+        A (3, 3) int array: rows true class, columns predicted class, both in ``LABELS`` order.
+    """
+    matrix = np.zeros((len(LABELS), len(LABELS)), dtype=np.int64)
+    for true_label, guess in zip(truth, predicted, strict=True):
+        matrix[LABELS.index(MaskLabel(true_label)), LABELS.index(MaskLabel(guess))] += 1
+    return matrix
+
+
+def crop_landmarks(detector: FaceDetector, crop: np.ndarray) -> np.ndarray:
+    """Landmarks of the face a face crop shows: YuNet's, else those of a typical tight crop.
+
+    Training and ``gerbang masks classify`` both use this, so both align crops the same way.
+
+    Args:
+        detector: Face detector.
+        crop: BGR image of one face.
+
+    Returns:
+        (5, 2) landmarks in crop pixels.
+    """
+    face = detector.find_in_crop(crop)
+    if face is not None:
+        return face.landmarks_array()
+    logger.debug("no face found in a %sx%s crop: assuming a tight crop", crop.shape[1], crop.shape[0])
+    return tight_crop_landmarks(crop.shape[1], crop.shape[0])
+
+
+class MaskDetector:
+    """Finds every face in an image and tells what it wears.
+
+    Args:
+        detector: Face detector.
+        classifier: Mask classifier.
+    """
+
+    def __init__(self, detector: FaceDetector, classifier: MaskClassifier):
+        self.detector = detector
+        self.classifier = classifier
+
+    def detect(self, image: np.ndarray) -> list[MaskedFace]:
+        """Detect and classify every face.
+
+        Args:
+            image: BGR image.
+
+        Returns:
+            One entry per face, highest detector score first.
+        """
+        faces = self.detector.detect(image)
+        verdicts = self.classifier.classify_faces(image, faces)
+        return [MaskedFace(face, verdict) for face, verdict in zip(faces, verdicts, strict=True)]
+
+    def classify_crop(self, crop: np.ndarray) -> MaskVerdict:
+        """Classify an image that shows one face (a face crop).
+
+        Args:
+            crop: BGR face crop.
+
+        Returns:
+            The verdict.
+        """
+        aligned = align_face(crop, crop_landmarks(self.detector, crop))
+        return self.classifier.classify_crops([aligned])[0]

@@ -1,0 +1,47 @@
+"""``python -m station.vision.training``: train the mask classifier and export it next to the runtime."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from station.vision.masks import DEFAULT_MODEL_PATH
+
+_REPO = Path(__file__).resolve().parents[3]
+
+
+def main() -> None:
+    """Parse the command line, train, print the validation figures."""
+    parser = argparse.ArgumentParser(prog="python -m station.vision.training", description=__doc__)
+    parser.add_argument("--data", type=Path, default=_REPO.parent / "shared" / "datasets" / "masks")
+    parser.add_argument(
+        "--yunet", type=Path, default=_REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (the CPU is shared)")
+    parser.add_argument("--cache", type=Path, default=_REPO / "build" / "mask_crops.npz")
+    parser.add_argument("--metrics", type=Path, default=_REPO / "build" / "mask_metrics.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from station.vision.training.train import TrainConfig, train
+
+    metrics = train(
+        TrainConfig(
+            data_dir=args.data,
+            yunet_path=args.yunet,
+            output=args.output,
+            cache=args.cache,
+            metrics=args.metrics,
+            epochs=args.epochs,
+            threads=args.threads,
+        )
+    )
+    print(json.dumps(metrics, indent=1))
+
+
+if __name__ == "__main__":
+    main()

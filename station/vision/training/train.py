@@ -1,0 +1,405 @@
+"""Train the mask classifier, check it on the validation split, export it to ONNX and check the export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from station.vision.faces import FaceDetector
+from station.vision.masks import LABELS, MaskClassifier, MaskLabel
+from station.vision.training import augment
+from station.vision.training.data import Sample, context_crops, fallback_crops, list_samples
+from station.vision.training.net import Exported, MaskNet
+
+logger = logging.getLogger(__name__)
+
+WITH, WITHOUT, INCORRECT = (LABELS.index(label) for label in MaskLabel)
+
+#: What a training draw does to its image.
+PLAIN, BARE, DRAWN_OVER_NOSE, DRAWN_BELOW_NOSE = "plain", "bare", "drawn_over_nose", "drawn_below_nose"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (the committed model used the defaults)."""
+
+    data_dir: Path
+    yunet_path: Path
+    output: Path
+    cache: Path = Path("build/mask_crops.npz")
+    metrics: Path = Path("build/mask_metrics.json")
+    epochs: int = 12
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    seed: int = 2026
+    threads: int = 1
+    # Draws per epoch of each image kind: bare faces are few and feed three kinds of draws.
+    repeats: dict[str, float] = field(
+        default_factory=lambda: {"with_mask": 1.0, "without_mask": 3.0, "incorrect": 2.0}
+    )
+
+
+@dataclass
+class Crops:
+    """Context crops of the whole data set, aligned once."""
+
+    samples: list[Sample]
+    crops: np.ndarray
+    valid: np.ndarray
+    found: np.ndarray
+    fallback: np.ndarray
+    fallback_valid: np.ndarray
+
+
+def load_crops(config: TrainConfig) -> Crops:
+    """Align the data set's images into context crops, or read them from the cache.
+
+    Args:
+        config: Settings.
+
+    Returns:
+        The crops.
+    """
+    samples = list_samples(config.data_dir, config.seed)
+    paths = np.array([str(sample.path.relative_to(config.data_dir)) for sample in samples])
+    if config.cache.is_file():
+        cached = np.load(config.cache)
+        if cached["paths"].shape == paths.shape and (cached["paths"] == paths).all():
+            logger.info("context crops read from %s", config.cache)
+            return Crops(
+                samples, *(cached[key] for key in ("crops", "valid", "found", "fallback", "fallback_valid"))
+            )
+    detector = FaceDetector(config.yunet_path)
+    crops, found, valid = context_crops(samples, detector)
+    fallback, fallback_valid = fallback_crops(samples)
+    config.cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        config.cache,
+        paths=paths,
+        crops=crops,
+        valid=valid,
+        found=found,
+        fallback=fallback,
+        fallback_valid=fallback_valid,
+    )
+    return Crops(samples, crops, valid, found, fallback, fallback_valid)
+
+
+class TrainSet(Dataset):
+    """One epoch of augmented draws; every draw's randomness is fixed by (seed, epoch, position)."""
+
+    def __init__(self, data: Crops, draws: list[tuple[int, str]], backgrounds: np.ndarray, seed: int):
+        self.data = data
+        self.draws = draws
+        self.backgrounds = backgrounds
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.draws)
+
+    def __getitem__(self, position: int) -> tuple[torch.Tensor, int]:
+        rng = np.random.default_rng([self.seed, self.epoch, position])
+        index, kind = self.draws[position]
+        image, label = make_training_crop(self.data, index, kind, self.backgrounds, rng)
+        tensor = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255.0)
+        return tensor, label
+
+
+def make_training_crop(
+    data: Crops, index: int, kind: str, backgrounds: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """Build one augmented training crop and its label.
+
+    Args:
+        data: All context crops.
+        index: Which image.
+        kind: ``PLAIN``, ``BARE``, ``DRAWN_OVER_NOSE`` or ``DRAWN_BELOW_NOSE``.
+        backgrounds: Indices of images with real surroundings, to put tight crops on.
+        rng: Random generator.
+
+    Returns:
+        ``(crop, label)``: BGR aligned crop and class index.
+    """
+    sample = data.samples[index]
+    if rng.random() < 0.1:  # as if YuNet had missed the face in a crop
+        context, valid = data.fallback[index], data.fallback_valid[index]
+    else:
+        context, valid = data.crops[index], data.valid[index]
+    label = sample.label
+    if kind == BARE and rng.random() < 0.25:
+        context = augment.draw_hand(context, rng)
+    elif kind == DRAWN_OVER_NOSE:
+        context, label = augment.draw_mask(context, rng, over_nose=True), WITH
+    elif kind == DRAWN_BELOW_NOSE:
+        context, label = augment.draw_mask(context, rng, over_nose=False), INCORRECT
+    elif label in (WITH, INCORRECT):
+        recolour_p = 0.35 if (label == WITH and sample.source != "mfn") else 0.65
+        if rng.random() < recolour_p:
+            context = augment.recolour_mask(context, rng)
+    if rng.random() < 0.75:
+        context = augment.fill_background(context, valid, data.crops[rng.choice(backgrounds)], rng)
+    context = augment.photometric(context, rng)
+    crop = augment.geometric(context, rng)
+    return augment.degrade(crop, rng), label
+
+
+def epoch_draws(
+    data: Crops, train_indices: np.ndarray, config: TrainConfig, rng: np.random.Generator
+) -> list:
+    """List one epoch's draws: every image ``repeats`` times, bare faces split over three kinds.
+
+    Args:
+        data: All context crops.
+        train_indices: Images of the training split.
+        config: Settings.
+        rng: Random generator.
+
+    Returns:
+        ``(index, kind)`` pairs.
+    """
+    draws = []
+    for index in train_indices:
+        label = LABELS[data.samples[index].label]
+        repeats = config.repeats[label.value]
+        count = int(repeats) + (rng.random() < repeats - int(repeats))
+        for _ in range(count):
+            if label is MaskLabel.WITHOUT_MASK:
+                kind = rng.choice([BARE, DRAWN_OVER_NOSE, DRAWN_BELOW_NOSE], p=[0.55, 0.17, 0.28])
+                draws.append((int(index), str(kind)))
+            else:
+                draws.append((int(index), PLAIN))
+    return draws
+
+
+def val_crops(data: Crops, indices: np.ndarray) -> np.ndarray:
+    """The plain aligned crops of some images, as the runtime makes them."""
+    rng = np.random.default_rng(0)
+    return np.stack([augment.geometric(data.crops[index], rng, jitter=False) for index in indices])
+
+
+def predict_torch(net: nn.Module, crops: np.ndarray) -> np.ndarray:
+    """Class probabilities from the PyTorch network for BGR crops."""
+    net.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(crops), 256):
+            batch = torch.from_numpy(
+                crops[start : start + 256].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+            )
+            out.append(torch.softmax(net(batch), dim=1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
+
+
+def _batches(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    yield from loader
+
+
+def train(config: TrainConfig) -> dict:
+    """Train, export and check the mask classifier.
+
+    Args:
+        config: Settings.
+
+    Returns:
+        The validation metrics (also written to ``config.metrics``).
+    """
+    started = time.monotonic()
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    # OpenCV's thread pool does not survive the fork of a data-loader worker: keep it single-threaded.
+    cv2.setNumThreads(1)
+    data = load_crops(config)
+    splits = np.array([sample.split for sample in data.samples])
+    train_indices = np.where(splits == "train")[0]
+    val_indices = np.where(splits == "val")[0]
+    backgrounds = np.array([i for i in train_indices if data.samples[i].source != "fmd"])
+    logger.info("%s training and %s validation images", len(train_indices), len(val_indices))
+
+    rng = np.random.default_rng(config.seed)
+    net = MaskNet(len(LABELS))
+    optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=5e-4)
+    draws = epoch_draws(data, train_indices, config, rng)
+    steps_per_epoch = (len(draws) + config.batch_size - 1) // config.batch_size
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser,
+        max_lr=config.learning_rate,
+        total_steps=config.epochs * (steps_per_epoch + 2),
+        pct_start=0.15,
+    )
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    dataset = TrainSet(data, draws, backgrounds, config.seed)
+    val_images = val_crops(data, val_indices)
+    val_labels = np.array([data.samples[i].label for i in val_indices])
+    for epoch in range(config.epochs):
+        dataset.draws = epoch_draws(data, train_indices, config, rng)
+        dataset.epoch = epoch
+        loader = DataLoader(
+            dataset,
+            batch_size=config.batch_size,
+            shuffle=True,
+            num_workers=1,
+            worker_init_fn=_worker_init,
+            generator=torch.Generator().manual_seed(config.seed + epoch),
+        )
+        net.train()
+        total, correct, loss_sum = 0, 0, 0.0
+        for step, (images, labels) in enumerate(_batches(loader)):
+            if step % 20 == 0:
+                logger.debug("epoch %s step %s/%s", epoch + 1, step, steps_per_epoch)
+            logits = net(images)
+            loss = loss_fn(logits, labels)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += len(labels)
+            correct += int((logits.argmax(1) == labels).sum())
+            loss_sum += loss.item() * len(labels)
+        val_accuracy = float((predict_torch(net, val_images).argmax(1) == val_labels).mean())
+        logger.info(
+            "epoch %s/%s: loss %.3f, train accuracy %.3f, val accuracy %.3f (%.0f s)",
+            epoch + 1,
+            config.epochs,
+            loss_sum / total,
+            correct / total,
+            val_accuracy,
+            time.monotonic() - started,
+        )
+    export(net, config.output)
+    metrics = evaluate(net, config.output, data, val_indices)
+    metrics["train_seconds"] = round(time.monotonic() - started)
+    metrics["train_images"] = len(train_indices)
+    metrics["val_images"] = len(val_indices)
+    config.metrics.parent.mkdir(parents=True, exist_ok=True)
+    config.metrics.write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def _worker_init(_worker_id: int) -> None:
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def export(net: MaskNet, path: Path) -> None:
+    """Export the network, with its softmax, to ONNX (opset 17, any batch size).
+
+    Args:
+        net: Trained network.
+        path: ONNX file to write.
+    """
+    model = Exported(net).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            model,
+            torch.rand(1, 3, 64, 64),
+            str(path),
+            opset_version=17,
+            input_names=["crops"],
+            output_names=["probabilities"],
+            dynamic_axes={"crops": {0: "batch"}, "probabilities": {0: "batch"}},
+            dynamo=False,
+        )
+    logger.info("exported %s (%s bytes)", path, path.stat().st_size)
+
+
+def confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Confusion matrix: rows true class, columns predicted class, in ``LABELS`` order."""
+    matrix = np.zeros((len(LABELS), len(LABELS)), dtype=int)
+    for truth, guess in zip(labels, predicted, strict=True):
+        matrix[truth, guess] += 1
+    return matrix
+
+
+def _summary(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    matrix = confusion(labels, predicted)
+    out: dict = {
+        "n": len(labels),
+        "accuracy": round(float((labels == predicted).mean()), 4) if len(labels) else None,
+    }
+    for index, label in enumerate(LABELS):
+        if matrix[index].sum():
+            out[f"recall_{label.value}"] = round(float(matrix[index, index] / matrix[index].sum()), 4)
+        if matrix[:, index].sum():
+            out[f"precision_{label.value}"] = round(float(matrix[index, index] / matrix[:, index].sum()), 4)
+    if matrix[WITHOUT].sum():
+        out["bare_caught"] = round(float(1 - matrix[WITHOUT, WITH] / matrix[WITHOUT].sum()), 4)
+    if matrix[INCORRECT].sum():
+        out["incorrect_caught"] = round(float(1 - matrix[INCORRECT, WITH] / matrix[INCORRECT].sum()), 4)
+    out["confusion"] = matrix.tolist()
+    return out
+
+
+def evaluate(net: MaskNet, onnx_path: Path, data: Crops, val_indices: np.ndarray) -> dict:
+    """Validation figures of the exported model through ``cv2.dnn``, and its agreement with PyTorch.
+
+    Besides the plain validation crops, it measures synthetic hard variants of them, made with a seed the
+    training never used: recoloured masks, hands over bare faces, masks drawn below the nose, small faces.
+
+    Args:
+        net: Trained network.
+        onnx_path: Its export.
+        data: All context crops.
+        val_indices: Validation images.
+
+    Returns:
+        Metrics.
+    """
+    classifier = MaskClassifier(onnx_path)
+    images = val_crops(data, val_indices)
+    labels = np.array([data.samples[i].label for i in val_indices])
+    sources = np.array([data.samples[i].source for i in val_indices])
+    cv_probs = classifier.probabilities(list(images))
+    torch_probs = predict_torch(net, images)
+    predicted = cv_probs.argmax(1)
+    metrics: dict = {
+        "cv2_vs_torch_max_abs_diff": float(np.abs(cv_probs - torch_probs).max()),
+        "cv2_vs_torch_same_label": float((torch_probs.argmax(1) == predicted).mean()),
+        "val": _summary(labels, predicted),
+        "val_by_source": {},
+        "hard_variants": {},
+    }
+    for label in LABELS:
+        for source in sorted(set(sources)):
+            chosen = (labels == LABELS.index(label)) & (sources == source)
+            if chosen.any():
+                metrics["val_by_source"][f"{label.value}/{source}"] = _summary(
+                    labels[chosen], predicted[chosen]
+                )
+    rng = np.random.default_rng(99_991)
+    variants = {
+        "incorrect_recoloured": (INCORRECT, lambda c: augment.recolour_mask(c, rng), INCORRECT),
+        "with_mask_recoloured": (WITH, lambda c: augment.recolour_mask(c, rng), WITH),
+        "bare_hand_over_face": (WITHOUT, lambda c: augment.draw_hand(c, rng), WITHOUT),
+        "bare_mask_drawn_below_nose": (
+            WITHOUT,
+            lambda c: augment.draw_mask(c, rng, over_nose=False),
+            INCORRECT,
+        ),
+        "bare_mask_drawn_over_nose": (WITHOUT, lambda c: augment.draw_mask(c, rng, over_nose=True), WITH),
+    }
+    for name, (source_label, change, truth) in variants.items():
+        chosen = val_indices[labels == source_label]
+        crops = [augment.geometric(change(data.crops[i]), rng, jitter=False) for i in chosen]
+        guess = classifier.probabilities(crops).argmax(1)
+        metrics["hard_variants"][name] = _summary(np.full(len(guess), truth), guess)
+    for small_px in (24, 32):  # the 64 px crop shrunk to this, then enlarged: faces of about 16 and 20 px
+        crops = [
+            cv2.resize(cv2.resize(image, (small_px, small_px), interpolation=cv2.INTER_AREA), (64, 64))
+            for image in images
+        ]
+        guess = classifier.probabilities(crops).argmax(1)
+        metrics["hard_variants"][f"small_crop_{small_px}px"] = _summary(labels, guess)
+    return metrics

@@ -1,0 +1,95 @@
+"""YuNet through cv2.FaceDetectorYN: output conversion, and faces found in real photos."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from mask_samples import paste_scene, shared_image
+
+from station.vision.faces import Face, FaceDetector, faces_from_yunet
+from station.vision.models import ModelError, ModelSpec, ModelStore
+
+
+def yunet_row(x, y, w, h, score):
+    landmarks = [x + 0.3 * w, y + 0.4 * h, x + 0.7 * w, y + 0.4 * h, x + 0.5 * w, y + 0.6 * h]
+    landmarks += [x + 0.35 * w, y + 0.8 * h, x + 0.65 * w, y + 0.8 * h]
+    return [x, y, w, h, *landmarks, score]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected_boxes", "expected_scores"),
+    [
+        # no face: YuNet returns None
+        (None, [], []),
+        # one face: (x, y, w, h) becomes (x1, y1, x2, y2)
+        (np.array([yunet_row(10, 20, 30, 40, 0.9)]), [(10, 20, 40, 60)], [0.9]),
+        # two faces come back highest score first
+        (
+            np.array([yunet_row(0, 0, 10, 10, 0.7), yunet_row(50, 50, 20, 20, 0.95)]),
+            [(50, 50, 70, 70), (0, 0, 10, 10)],
+            [0.95, 0.7],
+        ),
+    ],
+)
+def test_faces_from_yunet(rows, expected_boxes, expected_scores):
+    faces = faces_from_yunet(None if rows is None else rows.astype(np.float32))
+    assert [face.box for face in faces] == [pytest.approx(box) for box in expected_boxes]
+    assert [face.score for face in faces] == pytest.approx(expected_scores)
+    for face in faces:
+        assert len(face.landmarks) == 5
+
+
+def test_face_is_frozen_and_shifts():
+    face = faces_from_yunet(np.array([yunet_row(10, 20, 30, 40, 0.9)], np.float32))[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        face.score = 0.1
+    moved = face.shifted(-10, -20)
+    assert moved.box == pytest.approx((0, 0, 30, 40))
+    assert moved.landmarks[0] == pytest.approx((face.landmarks[0][0] - 10, face.landmarks[0][1] - 20))
+    assert moved.width_px == pytest.approx(30)
+
+
+def test_finds_every_face_of_a_scene(detector):
+    photos = [shared_image(name) for name in ("with_mask/rwmfd_0", "without_mask/fmd_0", "incorrect/mfn_0")]
+    faces = detector.detect(paste_scene(photos, face_px=120))
+    assert len(faces) == 3
+    # left to right, each face within its photo's column of the frame
+    for face in faces:
+        right_eye, left_eye, nose, right_mouth, left_mouth = face.landmarks
+        assert right_eye[0] < left_eye[0]
+        assert max(right_eye[1], left_eye[1]) < nose[1] < min(right_mouth[1], left_mouth[1])
+        x1, y1, x2, y2 = face.box
+        assert x1 < nose[0] < x2
+        assert y1 < nose[1] < y2
+
+
+def test_no_face_in_a_blank_frame(detector):
+    assert detector.detect(np.full((240, 320, 3), 90, np.uint8)) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # a tight crop of a bare face
+        "without_mask/fmd_3",
+        # a masked face cut out by YuNet before
+        "with_mask/rwmfd_5",
+    ],
+)
+def test_find_in_crop_returns_the_face_in_crop_coordinates(detector, name):
+    crop = shared_image(name)
+    face = detector.find_in_crop(crop)
+    assert isinstance(face, Face)
+    nose_x, nose_y = face.landmarks[2]
+    height, width = crop.shape[:2]
+    assert 0.2 * width < nose_x < 0.8 * width
+    assert 0.2 * height < nose_y < 0.9 * height
+
+
+def test_detector_reports_a_missing_model_clearly(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("GERBANG_MODEL_DIR", raising=False)
+    missing = ModelSpec("face.onnx", "a" * 64, ((tmp_path / "no" / "face.onnx").as_uri(),))
+    monkeypatch.setattr("station.vision.faces.YUNET", missing)
+    with pytest.raises(ModelError, match=r"face\.onnx"):
+        FaceDetector(store=ModelStore(tmp_path / "models"))

@@ -1,0 +1,117 @@
+"""The committed mask classifier through cv2.dnn: its contract, and its answers on unseen photos."""
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+from mask_samples import paste_scene, shared_image
+
+from station.vision.align import CROP_SIZE_PX
+from station.vision.masks import (
+    DEFAULT_MODEL_PATH,
+    LABELS,
+    MaskLabel,
+    MaskVerdict,
+    confusion_matrix,
+    verdict_from_probabilities,
+)
+from station.vision.training.data import list_samples
+
+
+def test_labels_are_the_contract_values_in_network_order():
+    assert [label.value for label in LABELS] == ["with_mask", "without_mask", "incorrect"]
+    assert MaskLabel("incorrect") is MaskLabel.INCORRECT
+    assert MaskLabel.WITH_MASK == "with_mask"
+
+
+def test_committed_model_is_small():
+    assert DEFAULT_MODEL_PATH.is_file()
+    assert DEFAULT_MODEL_PATH.stat().st_size <= 5 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "label", "score"),
+    [
+        # clear mask
+        ([0.9, 0.05, 0.05], MaskLabel.WITH_MASK, 0.9),
+        # bare face
+        ([0.1, 0.8, 0.1], MaskLabel.WITHOUT_MASK, 0.8),
+        # mask below the nose
+        ([0.3, 0.2, 0.5], MaskLabel.INCORRECT, 0.5),
+    ],
+)
+def test_verdict_is_the_most_probable_class(probabilities, label, score):
+    verdict = verdict_from_probabilities(np.array(probabilities))
+    assert verdict.label is label
+    assert verdict.score == pytest.approx(score)
+    assert verdict.probabilities == pytest.approx(tuple(probabilities))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verdict.score = 1.0
+
+
+@pytest.mark.parametrize(
+    ("truth", "predicted", "expected"),
+    [
+        # all right: the diagonal
+        (["with_mask", "incorrect"], ["with_mask", "incorrect"], [[1, 0, 0], [0, 0, 0], [0, 0, 1]]),
+        # a bare face called masked: row without_mask, column with_mask
+        (["without_mask"], ["with_mask"], [[0, 0, 0], [1, 0, 0], [0, 0, 0]]),
+        # nothing
+        ([], [], [[0, 0, 0], [0, 0, 0], [0, 0, 0]]),
+    ],
+)
+def test_confusion_matrix(truth, predicted, expected):
+    assert confusion_matrix(truth, predicted).tolist() == expected
+
+
+def test_probabilities_for_a_batch_match_one_by_one(classifier):
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (CROP_SIZE_PX, CROP_SIZE_PX, 3), dtype=np.uint8) for _ in range(3)]
+    batch = classifier.probabilities(crops)
+    assert batch.shape == (3, 3)
+    np.testing.assert_allclose(batch.sum(axis=1), 1.0, atol=1e-5)
+    for crop, row in zip(crops, batch, strict=True):
+        np.testing.assert_allclose(classifier.probabilities([crop])[0], row, atol=1e-5)
+    assert classifier.probabilities([]).shape == (0, 3)
+
+
+@pytest.fixture(scope="module")
+def val_crops(masks_dir, mask_detector):
+    """The first 25 validation photos of every class (never trained on), classified as face crops."""
+    samples = [s for s in list_samples(masks_dir) if s.split == "val"]
+    out = {}
+    for index, label in enumerate(LABELS):
+        chosen = [s for s in samples if s.label == index][:25]
+        out[label] = [mask_detector.classify_crop(cv2.imread(str(s.path))) for s in chosen]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("label", "min_recall"),
+    [
+        # masks worn properly
+        (MaskLabel.WITH_MASK, 0.8),
+        # bare faces: the station must catch them
+        (MaskLabel.WITHOUT_MASK, 0.9),
+        # masks below the nose
+        (MaskLabel.INCORRECT, 0.8),
+    ],
+)
+def test_validation_photos_are_classified_right(val_crops, label, min_recall):
+    verdicts = val_crops[label]
+    assert all(isinstance(v, MaskVerdict) for v in verdicts)
+    recall = np.mean([v.label is label for v in verdicts])
+    assert recall >= min_recall
+
+
+def test_detect_labels_every_face_of_a_scene(mask_detector):
+    names = ["with_mask/rwmfd_0", "without_mask/fmd_0", "incorrect/mfn_0"]
+    found = mask_detector.detect(paste_scene([shared_image(n) for n in names], face_px=130))
+    assert len(found) == 3
+    by_x = sorted(found, key=lambda item: item.face.box[0])
+    assert [item.verdict.label for item in by_x] == [
+        MaskLabel.WITH_MASK,
+        MaskLabel.WITHOUT_MASK,
+        MaskLabel.INCORRECT,
+    ]

@@ -1,0 +1,70 @@
+"""Training code that needs PyTorch (the ``train`` extra): skipped where it is not installed."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from station.vision.masks import LABELS, MaskClassifier, MaskLabel  # noqa: E402
+from station.vision.training.augment import CONTEXT_PX  # noqa: E402
+from station.vision.training.data import Sample  # noqa: E402
+from station.vision.training.net import MaskNet  # noqa: E402
+from station.vision.training.train import (  # noqa: E402
+    BARE,
+    DRAWN_BELOW_NOSE,
+    DRAWN_OVER_NOSE,
+    PLAIN,
+    Crops,
+    export,
+    make_training_crop,
+    predict_torch,
+)
+
+
+def test_cv2_dnn_runs_the_export_like_pytorch(tmp_path):
+    torch.manual_seed(0)
+    net = MaskNet()
+    for module in net.modules():  # BatchNorm statistics a trained network could have
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+            module.weight.data.uniform_(0.5, 1.5)
+    path = tmp_path / "net.onnx"
+    export(net, path)
+    crops = np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    expected = predict_torch(net, crops)
+    got = MaskClassifier(path).probabilities(list(crops))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert expected.std() > 1e-3  # the check compares something, not three equal thirds
+
+
+def fake_crops():
+    rng = np.random.default_rng(0)
+    samples = [
+        Sample(path=None, label=LABELS.index(MaskLabel.WITHOUT_MASK), source="fmd", split="train"),
+        Sample(path=None, label=LABELS.index(MaskLabel.INCORRECT), source="mfn", split="train"),
+    ]
+    crops = rng.integers(60, 200, (2, CONTEXT_PX, CONTEXT_PX, 3), dtype=np.uint8)
+    valid = np.full((2, CONTEXT_PX, CONTEXT_PX), 255, np.uint8)
+    return Crops(samples, crops, valid, np.array([True, True]), crops.copy(), valid.copy())
+
+
+@pytest.mark.parametrize(
+    ("index", "kind", "label"),
+    [
+        # a bare face stays bare, hand or not
+        (0, BARE, MaskLabel.WITHOUT_MASK),
+        # a mask drawn over its nose makes it masked
+        (0, DRAWN_OVER_NOSE, MaskLabel.WITH_MASK),
+        # a mask drawn below its nose makes it incorrect
+        (0, DRAWN_BELOW_NOSE, MaskLabel.INCORRECT),
+        # a real image keeps its folder's label
+        (1, PLAIN, MaskLabel.INCORRECT),
+    ],
+)
+def test_training_draw_labels(index, kind, label):
+    data = fake_crops()
+    for seed in range(5):
+        crop, got = make_training_crop(data, index, kind, np.array([1]), np.random.default_rng(seed))
+        assert LABELS[got] is label
+        assert crop.shape == (64, 64, 3)
