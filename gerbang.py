@@ -38,3 +38,66 @@ def demo(dashboard_port: int, kiosk_port: int) -> None:
     from gerbang_demo import run_demo
 
     run_demo(dashboard_port, kiosk_port)
+
+
+@main.command()
+@click.option(
+    "--stations", type=click.IntRange(1, 10_000), required=True, help="Emulated stations (one per door)."
+)
+@click.option(
+    "--rate", "rate_per_s", type=float, default=1.0, show_default=True, help="Events per second per station."
+)
+@click.option(
+    "--duration", "duration_s", type=float, default=60.0, show_default=True, help="Seconds of events."
+)
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    required=True,
+    help="Dashboard address; repeat (or separate with commas) for several.",
+)
+@click.option(
+    "--rooms", type=int, default=None, help="Rooms to spread the stations over (default: 2-4 doors each)."
+)
+@click.option(
+    "--database",
+    "database_url",
+    envvar="GERBANG_DATABASE_URL",
+    required=True,
+    help="The dashboard's database: the stations are registered there, and the result checked.",
+)
+@click.option("--journal-dir", type=click.Path(file_okay=False), default=None, help="Journals folder.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the event mix.")
+def simulate(
+    stations: int,
+    rate_per_s: float,
+    duration_s: float,
+    urls: tuple[str, ...],
+    rooms: int | None,
+    database_url: str,
+    journal_dir: str | None,
+    seed: int,
+) -> None:
+    """Run N emulated stations against a dashboard over HTTP; print what arrived and how fast."""
+    from pathlib import Path
+
+    from gerbang_simulate import run
+
+    addresses = [part.strip() for url in urls for part in url.split(",") if part.strip()]
+    try:
+        report = run(
+            stations=stations,
+            rate_per_s=rate_per_s,
+            duration_s=duration_s,
+            urls=addresses,
+            database_url=database_url,
+            rooms=rooms,
+            journal_dir=Path(journal_dir) if journal_dir else None,
+            seed=seed,
+            echo=click.echo,
+        )
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    if report.lost or report.pending or report.rejected or (report.verified and not report.verified.ok):
+        raise SystemExit(1)

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -69,6 +70,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         STATION_SILENT_S=120,
         LIVE_STREAM_S=55.0,
         LIVE_POLL_S=0.25,
+        LIVE_NOTIFY=True,
+        LIVE_MAX_WAIT_S=1.0,
         LIVE_GAP_GRACE_S=2.0,
         MAX_EVENTS_PER_BATCH=500,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
@@ -93,7 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
-    app.extensions["gerbang_notifier"] = live.PollingNotifier(app.config["LIVE_POLL_S"])
+    app.extensions["gerbang_notifier"] = live.make_notifier(app.config)
     csrf.exempt(api.bp)
     for blueprint in (api.bp, auth.bp, ui.bp, live.bp, reports.bp, settings.bp):
         app.register_blueprint(blueprint)
@@ -103,15 +106,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(Role=Role, local=timeutil.local)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(Exception, _server_error)
     return app
 
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=()",
+}
+
+
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:  # only over HTTPS, or a plain-HTTP LAN would lock itself out
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
 
@@ -125,6 +139,15 @@ def _http_error(err: HTTPException) -> ResponseReturnValue:
     from flask import render_template
 
     return render_template("error.html", error=err), err.code or 500
+
+
+def _database_down(err: OperationalError) -> ResponseReturnValue:
+    """The database is unreachable (restarting, a lost connection): 503, so clients retry."""
+    log.error("database unavailable on %s %s: %s", request.method, request.path, str(err).splitlines()[0])
+    message = "the database is unavailable; try again shortly"
+    if _wants_json():
+        return {"error": message}, 503, {"Retry-After": "2"}
+    return message, 503, {"Retry-After": "2"}
 
 
 def _server_error(err: Exception) -> ResponseReturnValue:

@@ -16,12 +16,13 @@ from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.orm import joinedload
 
-from dashboard import occupancy
+from dashboard import occupancy, validate
 from dashboard.auth import public
 from dashboard.db import get_session
 from dashboard.ingest import Rules, ingest
 from dashboard.models import Room, Station
 from dashboard.openapi import document
+from dashboard.validate import SLUG
 from station.events import API_VERSION, EventError, parse_batch
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def _bearer_station() -> Station | None:
         .execute(
             select(Station)
             .options(joinedload(Station.room))
-            .where(Station.token_sha256 == token_hash(token.strip()))
+            .where(Station.token_sha256 == token_hash(token.strip()), Station.revoked_at.is_(None))
         )
         .scalar_one_or_none()
     )
@@ -76,11 +77,15 @@ def post_events() -> ResponseReturnValue:
         return _error(400, 'the body must be JSON: {"events": [...]}')
     try:
         events = parse_batch(body, max_events=current_app.config["MAX_EVENTS_PER_BATCH"])
+        validate.check_batch(events)
     except EventError as err:
         return _error(400, str(err), err.field)
+    except OverflowError:  # a time whose zone pushes it past year 1 or 9999
+        return _error(400, "a time is out of the range years 1 to 9999", "at")
     config = current_app.config
     rules = Rules(fever_c=config["FEVER_C"], near_share=config["NEAR_SHARE"])
-    result = ingest(get_session(), station, events, rules)
+    doors = current_app.extensions.setdefault("gerbang_door_ids", {})
+    result = ingest(get_session(), station, events, rules, doors)
     log.info("station %s: %s accepted, %s duplicates", station.name, result.accepted, result.duplicates)
     return {"accepted": result.accepted, "duplicates": result.duplicates}
 
@@ -92,7 +97,9 @@ def room_occupancy(room: str) -> ResponseReturnValue:
     station = _bearer_station()
     if station is None and not current_user.is_authenticated:
         return _error(401, "a station token of this room or a login is required")
-    found = get_session().execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
+    found = None
+    if SLUG.fullmatch(room):  # anything else cannot be a room (and never reaches the database)
+        found = get_session().execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
     if found is None:
         return _error(404, f"no room {room[:64]!r}")
     if station is not None and station.room_id != found.id:

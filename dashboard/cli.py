@@ -133,6 +133,32 @@ def add_station(name: str, room: str, database_url: str | None) -> None:
     click.echo(token)
 
 
+@dashboard_group.command("rotate-token")
+@click.argument("name")
+@database_option
+@_setup_errors
+def rotate_token(name: str, database_url: str | None) -> None:
+    """Give station NAME a new token and print it (once); the old token stops working at once."""
+    from dashboard import manage
+
+    with _session(database_url) as (_, session):
+        token = manage.rotate_token(session, name)
+    click.echo(token)
+
+
+@dashboard_group.command("revoke-station")
+@click.argument("name")
+@database_option
+@_setup_errors
+def revoke_station(name: str, database_url: str | None) -> None:
+    """Refuse station NAME from now on (its history stays; rotate-token lets it in again)."""
+    from dashboard import manage
+
+    with _session(database_url) as (_, session):
+        manage.revoke_station(session, name)
+    click.echo(f"station {name} revoked")
+
+
 @dashboard_group.command("purge")
 @click.option("--days", type=int, default=None, help="Keep screenings this many days (default 30).")
 @database_option
@@ -144,6 +170,70 @@ def purge(days: int | None, database_url: str | None) -> None:
         jobs.check_silent(session, app.config["STATION_SILENT_S"])
         deleted = jobs.purge(session, days if days is not None else app.config["PURGE_AFTER_DAYS"])
     click.echo(f"deleted {deleted} screenings")
+
+
+@dashboard_group.command("forward")
+@click.option("--mqtt", "mqtt_address", default=None, help="MQTT broker HOST[:PORT] (e.g. 127.0.0.1:1883).")
+@click.option("--mqtt-prefix", default="gerbang", show_default=True, help="First level of the topics.")
+@click.option(
+    "--discovery-prefix",
+    default="homeassistant",
+    show_default=True,
+    help="Home Assistant discovery prefix ('' for none).",
+)
+@click.option("--webhook", "webhook_urls", multiple=True, help="URL to POST each alert to (repeatable).")
+@database_option
+def forward(
+    mqtt_address: str | None,
+    mqtt_prefix: str,
+    discovery_prefix: str,
+    webhook_urls: tuple[str, ...],
+    database_url: str | None,
+) -> None:
+    """Forward occupancy and alerts to MQTT (with Home Assistant discovery) and signed webhooks.
+
+    Run one per cluster. The webhook secret comes from GERBANG_WEBHOOK_SECRET (16 bytes or more);
+    the MQTT password, if any, from GERBANG_MQTT_PASSWORD with --mqtt user@host:port.
+    """
+    import threading
+
+    from dashboard.db import get_engine, new_session
+    from dashboard.forward import Forwarder, Sink
+    from dashboard.live import OutboxReader, last_id
+
+    sinks: list[Sink] = []
+    app = _app(database_url)
+    if mqtt_address:
+        from dashboard.mqtt import MqttSink, PahoPublisher
+
+        user, _, hostport = mqtt_address.rpartition("@")
+        host, _, port = hostport.partition(":")
+        try:
+            publisher = PahoPublisher(
+                host or "127.0.0.1",
+                int(port or 1883),
+                username=user or None,
+                password=os.environ.get("GERBANG_MQTT_PASSWORD"),
+            )
+        except (OSError, ValueError) as err:
+            raise click.ClickException(f"cannot reach the MQTT broker at {mqtt_address}: {err}") from None
+        sinks.append(MqttSink(publisher, mqtt_prefix, discovery_prefix or None))
+    if webhook_urls:
+        from dashboard.webhooks import WebhookSink
+
+        secret = os.environ.get("GERBANG_WEBHOOK_SECRET", "").encode()
+        if len(secret) < 16:
+            raise click.ClickException("set GERBANG_WEBHOOK_SECRET (16 bytes or more) to sign webhooks")
+        sinks.extend(WebhookSink(url, secret) for url in webhook_urls)
+    if not sinks:
+        raise click.ClickException("nothing to forward to: give --mqtt and/or --webhook")
+    with new_session(app) as session:
+        start = last_id(session)
+    reader = OutboxReader(get_engine(app), start, app.config["LIVE_GAP_GRACE_S"])
+    forwarder = Forwarder(reader, app.extensions["gerbang_notifier"], sinks)
+    click.echo(f"forwarding live messages after #{start} to {len(sinks)} sink(s); Ctrl-C stops")
+    with contextlib.suppress(KeyboardInterrupt):
+        forwarder.run(threading.Event())
 
 
 @dashboard_group.command("run")

@@ -3,19 +3,22 @@
 The batch's ids are claimed first with one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; an id
 seen before changes nothing and counts as a duplicate. Crossings and corrections move the room's count with
 single atomic statements (``occupancy.py``); screenings and the count raise alerts; the room's new
-figures and each alert go to the live outbox in the same transaction.
+figures and each alert go to the live outbox in the same transaction. A guard's override (a
+screening with ``override_by``) and every correction also go to the audit log, as the dashboard's
+own settings changes do.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dashboard import live, occupancy
+from dashboard import audit, live, occupancy
 from dashboard.db import utc_now
 from dashboard.models import (
     Alert,
@@ -43,6 +46,10 @@ from station.events import (
     StatusEvent,
 )
 
+# How stale ``stations.last_seen_at`` may be (silence alerts come after minutes).
+LAST_SEEN_PRECISION = timedelta(seconds=5)
+# Door ids cached per process; past this many the cache starts again.
+MAX_CACHED_DOORS = 10_000
 NO_MASK_REASONS = frozenset({"no_mask", "mask_below_nose"})
 NO_MASK_VERDICTS = frozenset({Mask.WITHOUT_MASK, Mask.INCORRECT})
 
@@ -110,9 +117,24 @@ def claim(session: Session, station: Station, events: list[Event]) -> set[str]:
     return set(session.execute(statement).scalars())
 
 
-def ingest(session: Session, station: Station, events: list[Event], rules: Rules) -> Result:
-    """Apply ``events`` from ``station`` in order and commit; ids seen before change nothing."""
-    batch = _Batch(session, station, rules)
+def ingest(
+    session: Session,
+    station: Station,
+    events: list[Event],
+    rules: Rules,
+    doors: dict[tuple[int, str], int] | None = None,
+) -> Result:
+    """Apply ``events`` from ``station`` in order and commit; ids seen before change nothing.
+
+    Args:
+        session: The request's session.
+        station: The sending station (with its room loaded).
+        events: The checked batch.
+        rules: The thresholds.
+        doors: A cache of door ids by (station id, door name), kept by the caller between batches
+            (doors are never deleted); None looks every door up.
+    """
+    batch = _Batch(session, station, rules, {} if doors is None else doors)
     fresh = claim(session, station, events)
     accepted = 0
     for event in events:
@@ -121,22 +143,29 @@ def ingest(session: Session, station: Station, events: list[Event], rules: Rules
         fresh.discard(event.id)  # the same id twice in one batch applies once
         accepted += 1
         batch.apply(event)
-    session.execute(update(Station).where(Station.id == station.id).values(last_seen_at=utc_now()))
+    now = utc_now()
+    seen = station.last_seen_at
+    if seen is None or now - seen >= LAST_SEEN_PRECISION:  # one write per station every few seconds
+        session.execute(update(Station).where(Station.id == station.id).values(last_seen_at=now))
     batch.finish()
     session.commit()
+    batch.remember_doors()
     return Result(accepted=accepted, duplicates=len(events) - accepted)
 
 
 class _Batch:
     """The work of one batch: applies events, remembers what to tell the live stream."""
 
-    def __init__(self, session: Session, station: Station, rules: Rules) -> None:
+    def __init__(
+        self, session: Session, station: Station, rules: Rules, doors: dict[tuple[int, str], int]
+    ) -> None:
         self.session = session
         self.station = station
         self.room: Room = station.room
         self.rules = rules
-        self.doors: dict[str, int] = {}
-        self.count_changed = False
+        self.doors = doors
+        self.new_doors: dict[tuple[int, str], int] = {}
+        self.count_after: int | None = None  # the room's count after the batch's last change
 
     def apply(self, event: Event) -> None:
         if isinstance(event, CrossingEvent):
@@ -151,9 +180,9 @@ class _Batch:
             self._queue(event)
 
     def finish(self) -> None:
-        if self.count_changed:
-            self.session.refresh(self.room)
-            live.publish(self.session, "occupancy", occupancy.snapshot(self.room, self.rules.near_share))
+        if self.count_after is not None:  # the count each UPDATE returned: no need to read it again
+            snapshot = occupancy.snapshot(self.room, self.rules.near_share, self.count_after)
+            live.publish(self.session, "occupancy", snapshot)
 
     def _crossing(self, event: CrossingEvent) -> None:
         if event.direction is Direction.IN:
@@ -166,7 +195,7 @@ class _Batch:
                 )
         else:
             change = occupancy.leave(self.session, self.room.id)
-        self.count_changed = True
+        self.count_after = change.occupancy_people
         self.session.add(
             Crossing(
                 event_id=event.id,
@@ -201,6 +230,14 @@ class _Batch:
                 override_reason=event.override_reason,
             )
         )
+        if event.override_by:
+            audit.record(
+                self.session,
+                self._actor(event.override_by),
+                "override",
+                f"screening {event.id} at {self.station.name}: {event.decision} ({event.reason}); "
+                f"why: {event.override_reason or '-'}",
+            )
         fever = event.reason.startswith("fever") or (
             event.body_c is not None and event.body_c >= self.rules.fever_c
         )
@@ -217,7 +254,7 @@ class _Batch:
             change = occupancy.set_to(self.session, self.room.id, event.value)
         else:
             change = occupancy.add(self.session, self.room.id, event.delta or 0)
-        self.count_changed = True
+        self.count_after = change.occupancy_people
         self.session.add(
             Correction(
                 event_id=event.id,
@@ -231,6 +268,18 @@ class _Batch:
                 occupancy_after=change.occupancy_people,
             )
         )
+        amount = f"set to {event.value}" if event.value is not None else f"{event.delta:+d}"
+        audit.record(
+            self.session,
+            self._actor(event.by),
+            "correction",
+            f"{self.room.slug} {amount} -> {change.occupancy_people} at {self.station.name}; "
+            f"why: {event.reason or '-'}",
+        )
+
+    def _actor(self, who: str) -> str:
+        """A guard as the audit log names them: ``station/guard`` (the column holds 64 characters)."""
+        return f"{self.station.name}/{who}"[:64]
 
     def _status(self, event: StatusEvent) -> None:
         self.session.add(
@@ -268,14 +317,23 @@ class _Batch:
         )
 
     def _door(self, name: str) -> int:
-        if name not in self.doors:
+        key = (self.station.id, name)
+        known = self.doors.get(key) or self.new_doors.get(key)
+        if known is None:
             insert_ignoring_conflicts(
                 self.session, Door, {"station_id": self.station.id, "name": name}, ["station_id", "name"]
             )
-            self.doors[name] = self.session.execute(
+            known = self.session.execute(
                 select(Door.id).where(Door.station_id == self.station.id, Door.name == name)
             ).scalar_one()
-        return self.doors[name]
+            self.new_doors[key] = known
+        return known
+
+    def remember_doors(self) -> None:
+        """Add the doors this batch found to the cache (after the commit: a rollback forgets them)."""
+        if len(self.doors) + len(self.new_doors) > MAX_CACHED_DOORS:
+            self.doors.clear()
+        self.doors.update(self.new_doors)
 
     def _alert(self, kind: AlertKind, event: Event, detail: str) -> None:
         alert = Alert(

@@ -3,8 +3,8 @@
 Ingest appends a ``live_events`` row in the same transaction as the change it reports, so a
 message exists exactly when its change is committed, whichever process made it. Each stream
 reads the rows after the last id it sent. The wait between reads goes through the ``Notifier``
-seam: ``PollingNotifier`` sleeps a fraction of a second; a PostgreSQL ``LISTEN/NOTIFY`` notifier
-can wake streams at once without changing anything else.
+seam: ``PollingNotifier`` sleeps a fraction of a second (SQLite); on PostgreSQL
+``notify.ListenNotifier`` wakes every stream of every process as soon as a message is committed.
 
 PostgreSQL hands out sequence numbers before commit, so a later id can become visible before an
 earlier one. ``OutboxReader`` therefore stops at a gap and waits for it to fill; a gap still open
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -25,11 +25,13 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from dashboard import notify
 from dashboard.auth import require_role
 from dashboard.db import get_engine, get_session, utc_now
 from dashboard.models import LiveEvent, Role
 
 bp = Blueprint("live", __name__, url_prefix="/live")
+MAX_ID = 2**31 - 1  # the largest id the column holds (a 32-bit integer on PostgreSQL)
 
 
 class Notifier(Protocol):
@@ -70,8 +72,20 @@ class Message:
 
 
 def publish(session: Session, kind: str, data: dict[str, Any]) -> None:
-    """Append a message to the outbox in the caller's transaction."""
+    """Append a message to the outbox in the caller's transaction (on PostgreSQL, with a NOTIFY)."""
     session.add(LiveEvent(kind=kind, payload=json.dumps(data, separators=(",", ":"))))
+    notify.notify(session)
+
+
+def make_notifier(config: Mapping[str, Any]) -> Notifier:
+    """Return the app's notifier.
+
+    ``LISTEN/NOTIFY`` on PostgreSQL (unless ``LIVE_NOTIFY`` is off), else polling every ``LIVE_POLL_S``.
+    """
+    url = str(config["DATABASE_URL"])
+    if url.startswith("postgresql") and config.get("LIVE_NOTIFY", True):
+        return notify.ListenNotifier(notify.libpq_url(url), max_wait_s=config.get("LIVE_MAX_WAIT_S", 1.0))
+    return PollingNotifier(config["LIVE_POLL_S"])
 
 
 def last_id(session: Session) -> int:
@@ -150,7 +164,7 @@ def events() -> Response:
     """
     start = request.headers.get("Last-Event-ID") or request.args.get("after")
     try:
-        after_id = max(int(start), 0) if start is not None else last_id(get_session())
+        after_id = min(max(int(start), 0), MAX_ID) if start is not None else last_id(get_session())
     except ValueError:
         after_id = last_id(get_session())
     config = current_app.config

@@ -1,8 +1,7 @@
-"""Set-up operations shared by the CLI and the settings pages: rooms, stations, users."""
+"""Set-up operations shared by the CLI and the settings pages: rooms, stations and their tokens, users."""
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from sqlalchemy import select
@@ -11,10 +10,10 @@ from sqlalchemy.orm import Session
 from dashboard import audit
 from dashboard.api import token_hash
 from dashboard.auth import hash_password
+from dashboard.db import utc_now
 from dashboard.models import PERMILLE, Role, Room, Site, Station, User
+from dashboard.validate import NAME, SLUG
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 LOCALES = ("id", "en")
 
 
@@ -95,6 +94,41 @@ def add_station(session: Session, name: str, room_slug: str, *, actor: str = "cl
     audit.record(session, actor, "add-station", f"{name} in {room_slug}")
     session.commit()
     return station, token
+
+
+def _station(session: Session, name: str) -> Station:
+    station = session.execute(select(Station).where(Station.name == name)).scalar_one_or_none()
+    if station is None:
+        raise SetupError(f"no station {name[:64]!r}")
+    return station
+
+
+def rotate_token(session: Session, name: str, *, actor: str = "cli") -> str:
+    """Give station ``name`` a new token (shown once) and return it; the old one stops working at once.
+
+    A revoked station is let in again with the new token.
+    """
+    station = _station(session, name)
+    token = secrets.token_urlsafe(32)
+    was_revoked = station.revoked_at is not None
+    station.token_sha256 = token_hash(token)
+    station.revoked_at = None
+    audit.record(session, actor, "rotate-token", f"{name}" + (" (was revoked)" if was_revoked else ""))
+    session.commit()
+    return token
+
+
+def revoke_station(session: Session, name: str, *, actor: str = "cli") -> Station:
+    """Refuse station ``name`` from now on (its history stays); ``rotate_token`` lets it in again."""
+    station = _station(session, name)
+    if station.revoked_at is not None:
+        raise SetupError(f"station {name!r} is revoked already")
+    station.revoked_at = utc_now()
+    # Forget the old token's hash too, so it cannot come back by any path.
+    station.token_sha256 = token_hash(secrets.token_urlsafe(32))
+    audit.record(session, actor, "revoke-station", name)
+    session.commit()
+    return station
 
 
 def create_user(

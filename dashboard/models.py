@@ -97,7 +97,11 @@ class Room(Base):
 
 
 class Station(Base):
-    """A screening station at a door of a room; it authenticates with a token whose hash is kept."""
+    """A screening station at a door of a room; it authenticates with a token whose hash is kept.
+
+    A revoked station (``revoked_at`` set) is refused; rotating its token gives it a new one and
+    lets it in again.
+    """
 
     __tablename__ = "stations"
 
@@ -107,6 +111,7 @@ class Station(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     room: Mapped[Room] = relationship(back_populates="stations")
     doors: Mapped[list[Door]] = relationship(back_populates="station", order_by="Door.name")
 

@@ -95,12 +95,20 @@ def state_of(occupancy_people: int, limit_people: int, near_share: float) -> Roo
     return RoomState.OPEN
 
 
-def snapshot(room: Room, near_share: float) -> dict[str, object]:
-    """Return the room as API v1 answers ``GET /rooms/ROOM/occupancy``."""
+def snapshot(room: Room, near_share: float, occupancy_people: int | None = None) -> dict[str, object]:
+    """Return the room as API v1 answers ``GET /rooms/ROOM/occupancy``.
+
+    Args:
+        room: The room.
+        near_share: The share of the limit from which the room is near.
+        occupancy_people: The count, when the caller knows it newer than ``room`` does (the value
+            an atomic update returned); default the room's own.
+    """
+    count = room.occupancy_people if occupancy_people is None else occupancy_people
     return {
         "room": room.slug,
-        "occupancy": room.occupancy_people,
+        "occupancy": count,
         "limit": room.limit_people,
         "capacity": room.capacity_people,
-        "state": str(state_of(room.occupancy_people, room.limit_people, near_share)),
+        "state": str(state_of(count, room.limit_people, near_share)),
     }

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.validate import max_length
+from station.events import EVENT_CLASSES, MAX_TEXT, Event, EventType
+
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -18,7 +21,19 @@ _COMMON = {
 }
 
 
+def _limited(cls: type[Event], properties: dict[str, Any]) -> dict[str, Any]:
+    """Add ``maxLength`` to text fields: the database's column, else the wire's cap."""
+    out = {}
+    for name, schema in properties.items():
+        types = schema.get("type")
+        if types == "string" or (isinstance(types, list) and "string" in types):
+            schema = {**schema, "maxLength": max_length(cls, name) or MAX_TEXT}
+        out[name] = schema
+    return out
+
+
 def _event(kind: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    properties = _limited(EVENT_CLASSES[EventType(kind)], properties)
     return {
         "type": "object",
         "additionalProperties": False,
@@ -144,6 +159,7 @@ def document() -> dict[str, Any]:
                         "400": error,
                         "401": error,
                         "413": error,
+                        "503": {"description": "the database is unavailable; retry", **_json("Error")},
                     },
                 }
             },

@@ -1,4 +1,7 @@
-"""Settings: rooms and their limits, stations (supervisors), users (admins)."""
+"""Settings: rooms and their limits, stations and their tokens (supervisors), users (admins).
+
+Every change here goes to the audit log (``manage`` and ``audit.record``).
+"""
 
 from __future__ import annotations
 
@@ -103,6 +106,37 @@ def add_station() -> ResponseReturnValue:
         return _settings_page(400, error=str(err))
     response = render_template("station_token.html", station=station, token=token)
     return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/stations/<station>/token")
+@require_role(Role.SUPERVISOR)
+def rotate_token(station: str) -> ResponseReturnValue:
+    """Give a station a new token and show it once; the old one stops working at once."""
+    db = get_session()
+    try:
+        token = manage.rotate_token(db, station, actor=current_user.username)
+    except SetupError as err:
+        db.rollback()
+        abort(404, str(err))
+    found = db.execute(
+        select(Station).options(joinedload(Station.room)).where(Station.name == station)
+    ).scalar_one()
+    response = render_template("station_token.html", station=found, token=token, rotated=True)
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/stations/<station>/revoke")
+@require_role(Role.SUPERVISOR)
+def revoke_station(station: str) -> ResponseReturnValue:
+    """Refuse a station from now on; a new token lets it in again."""
+    db = get_session()
+    try:
+        manage.revoke_station(db, station, actor=current_user.username)
+    except SetupError as err:
+        db.rollback()
+        return _settings_page(400, error=str(err))
+    flash(_("Station %(name)s revoked.", name=station), "ok")
+    return redirect(url_for("settings.index"))
 
 
 @bp.get("/users")

@@ -1,4 +1,4 @@
-"""The supervisors' pages: overview, room, alerts, queue, corrections; the user's language."""
+"""The supervisors' pages: overview, room, alerts, queue, corrections, the audit log; the user's language."""
 
 from __future__ import annotations
 
@@ -15,7 +15,17 @@ from dashboard import audit, charts, jobs, live, occupancy, timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
-from dashboard.models import Alert, Correction, Crossing, QueueTicket, Role, Room, Site, TicketStatus
+from dashboard.models import (
+    Alert,
+    AuditEntry,
+    Correction,
+    Crossing,
+    QueueTicket,
+    Role,
+    Room,
+    Site,
+    TicketStatus,
+)
 from dashboard.reports import occupancy_points, opening_occupancy
 
 bp = Blueprint("ui", __name__)
@@ -190,6 +200,25 @@ def corrections() -> ResponseReturnValue:
     figures = {room.id: _counted_figures(room.id, since, until) for room in rooms}
     return render_template(
         "corrections.html", rooms=rooms, by_room=by_room, figures=figures, local=timeutil.local
+    )
+
+
+@bp.get("/audit")
+@require_role(Role.SUPERVISOR)
+def audit_log() -> ResponseReturnValue:
+    """The newest 500 audit entries: overrides, corrections, settings, users, logins, purges."""
+    db = get_session()
+    action = request.args.get("action", "")[:64]
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(500)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    actions = db.execute(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).scalars().all()
+    return render_template(
+        "audit.html",
+        entries=list(db.execute(query).scalars()),
+        actions=actions,
+        action=action,
+        local=timeutil.local,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import urllib.error
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -103,3 +104,43 @@ def test_a_guard_cannot_open_the_settings(dashboard_page) -> None:
     assert response is not None
     assert response.status == 403
     expect(page.locator("h1")).to_contain_text("403")
+
+
+def post_with(site: Site, token: str) -> int:
+    request = urllib.request.Request(
+        f"{site.url}/api/v1/events",
+        data=json.dumps({"events": [event("status", device="station", state="online")]}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_a_supervisor_rotates_and_revokes_a_token_and_the_audit_log_shows_it(
+    dashboard_page, dashboard_site: Site
+) -> None:
+    page, site = dashboard_page, dashboard_site
+    log_in(page, "siti")
+    page.goto("/settings/")
+    page.fill('input[placeholder="station name"]', "gate-9")
+    page.click('button:text-is("Register")')
+    first = page.locator("pre.token").inner_text().strip()
+    assert post_with(site, first) == 200
+    page.goto("/settings/")
+    page.locator('tr[data-station="gate-9"]').locator('button:text-is("New token")').click()
+    expect(page.locator("h1")).to_have_text("New token for station gate-9")
+    second = page.locator("pre.token").inner_text().strip()
+    assert (post_with(site, first), post_with(site, second)) == (401, 200)
+    page.goto("/settings/")
+    page.locator('tr[data-station="gate-9"]').locator('button:text-is("Revoke")').click()
+    expect(page.locator('tr[data-station="gate-9"]')).to_contain_text("revoked")
+    assert post_with(site, second) == 401
+    page.goto("/audit")
+    audit = page.locator("table.audit")
+    for action in ("add-station", "rotate-token", "revoke-station"):
+        expect(audit.locator(f'tr[data-action="{action}"]').first).to_contain_text("siti")
+    assert page.problems == []

@@ -42,6 +42,9 @@ def database_url(request: pytest.FixtureRequest, fresh_databases: FreshDatabases
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(app_settings(database_url, tmp_path))
     yield app
+    close = getattr(app.extensions["gerbang_notifier"], "close", None)
+    if close is not None:  # PostgreSQL's listener thread and its connection
+        close()
     empty_tables(app)
     get_engine(app).dispose()
 

@@ -23,6 +23,7 @@ SAMPLES = {
     "alert_id": 1,
     "username": "user-guard",
     "filename": "live.js",
+    "station": "gate-1",
 }
 # Open to everyone on purpose.
 PUBLIC = {"auth.login", "api.health", "api.openapi", "static"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,11 +13,13 @@ from dashboard_support import app_settings
 from dashboard_wire import bearer, crossing, screening
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from dashboard import create_app
 from dashboard.db import get_engine, new_session
-from dashboard.live import OutboxReader, last_id, publish
+from dashboard.live import OutboxReader, PollingNotifier, last_id, publish, stream
 from dashboard.models import LiveEvent, Role
+from dashboard.notify import ListenNotifier, libpq_url
 
 
 def messages(body: str) -> list[tuple[int, str, dict]]:
@@ -162,3 +166,68 @@ def test_the_reader_skips_a_gap_before_old_rows(app: Flask) -> None:
         session.commit()
     assert [m.id for m in OutboxReader(get_engine(app), after_id=base, gap_grace_s=3600).read()] == []
     assert [m.id - base for m in OutboxReader(get_engine(app), after_id=base, gap_grace_s=60).read()] == [10]
+
+
+def test_sqlite_polls_and_postgresql_listens(app: Flask, database_url: str) -> None:
+    notifier = app.extensions["gerbang_notifier"]
+    expected = ListenNotifier if database_url.startswith("postgresql") else PollingNotifier
+    assert type(notifier) is expected
+
+
+def test_a_commit_in_another_process_wakes_a_listening_stream_at_once(
+    app: Flask, database_url: str, tmp_path: Path, lobby: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite polls")
+    # Without a notification this stream would sleep for an hour: only NOTIFY can wake it.
+    notifier = ListenNotifier(libpq_url(database_url), max_wait_s=3600)
+    notifier.start()
+    assert notifier.connected.wait(10)
+    reader = OutboxReader(get_engine(app), after_id=newest(app))
+    got: list[str] = []
+    arrived = threading.Event()
+
+    def watch() -> None:
+        for chunk in stream(reader, notifier, duration_s=3600):
+            if chunk.startswith("id:"):
+                got.append(chunk)
+                arrived.set()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    time.sleep(0.2)  # let the stream read the empty outbox and go to sleep on the notifier
+    other = create_app(app_settings(database_url, tmp_path))  # another server process
+    try:
+        other.test_client().post("/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(lobby))
+    finally:
+        get_engine(other).dispose()
+        close = getattr(other.extensions["gerbang_notifier"], "close", None)
+        if close:
+            close()
+    try:
+        assert arrived.wait(20), "the stream was not woken by NOTIFY"
+        assert '"occupancy":1' in got[0]
+    finally:
+        notifier.close()
+        watcher.join(5)
+
+
+def test_the_listener_reconnects_after_its_connection_is_killed(app: Flask, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    notifier = ListenNotifier(libpq_url(database_url), max_wait_s=3600, reconnect_s=0.1)
+    notifier.start()
+    try:
+        assert notifier.connected.wait(10)
+        first_pid = notifier.backend_pid
+        with get_engine(app).begin() as conn:  # what a PostgreSQL restart does to the listener
+            killed = conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid}).scalar_one()
+        assert killed is True
+        deadline = time.monotonic() + 20
+        while notifier.backend_pid == first_pid and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert notifier.backend_pid != first_pid, "the listener did not reconnect"
+        assert notifier.connected.wait(20), "the listener did not come back"
+    finally:
+        notifier.close()

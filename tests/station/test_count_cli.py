@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+from click.testing import CliRunner
+from door_scenes import FPS, HEIGHT, WIDTH, Scene, Walker, walk
+
+from station.count_cli import count
+
+FIXTURE_FRAMES = 150
+
+
+@pytest.fixture(scope="module")
+def door_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six seconds of 768x432: one person walks in through the middle, another out on the right."""
+    path = tmp_path_factory.mktemp("video") / "door.mp4"
+    scene = Scene(
+        (
+            Walker(walk((300, 460), (300, -30), start_s=1.0)),
+            Walker(walk((560, -30), (560, 460), start_s=1.5), colour=(160, 60, 40)),
+        ),
+        FIXTURE_FRAMES / FPS,
+    )
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    assert writer.isOpened()
+    for image in scene.frames():
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def _summary(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def test_json_summary_is_the_last_line(door_video: Path) -> None:
+    result = CliRunner().invoke(
+        count, [str(door_video), "--line", "64,216,704,216", "--in-point", "384,60", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = _summary(result.stdout)
+    assert set(summary) == {"in", "out", "frames", "fps"}
+    assert (summary["in"], summary["out"], summary["frames"]) == (1, 1, FIXTURE_FRAMES)
+    events = [json.loads(line) for line in result.stdout.strip().splitlines()[:-1]]
+    assert sorted(e["direction"] for e in events) == ["in", "out"]
+    assert "frame" in result.stderr  # progress
+
+
+def test_several_lines_are_reported_in_order_with_totals(door_video: Path) -> None:
+    args = [str(door_video), "--json"]
+    args += ["--line", "100,216,430,216", "--in-point", "300,60"]  # the left half: the person going in
+    args += ["--line", "430,216,740,216", "--in-point", "600,60"]  # the right half: the person going out
+    args += ["--line", "760,0,760,432", "--in-point", "700,200"]  # nobody crosses this one
+    result = CliRunner().invoke(count, args)
+    assert result.exit_code == 0, result.output
+    summary = _summary(result.stdout)
+    assert summary["lines"] == [{"in": 1, "out": 0}, {"in": 0, "out": 1}, {"in": 0, "out": 0}]
+    assert (summary["in"], summary["out"]) == (1, 1)
+
+
+def test_annotate_writes_every_frame(door_video: Path, tmp_path: Path) -> None:
+    out = tmp_path / "annotated.mp4"
+    args = [str(door_video), "--line", "64,216,704,216", "--in-point", "384,60", "--annotate", str(out)]
+    result = CliRunner().invoke(count, args)
+    assert result.exit_code == 0, result.output
+    assert "total: in 1  out 1" in result.stdout
+    capture = cv2.VideoCapture(str(out))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    assert frames == FIXTURE_FRAMES
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Three numbers for a line.
+        (["--line", "1,2,3", "--in-point", "5,5"], "expected 4 numbers"),
+        # Not numbers at all.
+        (["--line", "a,b,c,d", "--in-point", "5,5"], "expected 4 numbers"),
+        # A line without its in-point.
+        (["--line", "0,0,10,0", "--in-point", "5,5", "--line", "0,9,10,9"], "needs its own --in-point"),
+        # A zero-length line.
+        (["--line", "5,5,5,5", "--in-point", "0,0"], "same point"),
+        # An in-point on the line.
+        (["--line", "0,0,10,0", "--in-point", "20,0"], "lies on the line"),
+        # No line at all.
+        ([], "give at least one line"),
+    ],
+)
+def test_bad_lines_get_one_clear_line(door_video: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(count, [str(door_video), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_file_gets_one_clear_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        count, [str(tmp_path / "nope.mp4"), "--line", "0,0,10,0", "--in-point", "5,5"]
+    )
+    assert result.exit_code == 1
+    assert "no such video file" in result.stderr
