@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 #: YuNet's default score threshold; masked faces score lower than bare ones, so not higher than this.
 DEFAULT_SCORE_THRESHOLD = 0.6
 DEFAULT_NMS_THRESHOLD = 0.3
+DEFAULT_MIN_LONG_SIDE_PX = 640
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,16 @@ def faces_from_yunet(rows: np.ndarray | None) -> list[Face]:
     return sorted(faces, key=lambda face: face.score, reverse=True)
 
 
+def _scaled(face: Face, factor: float) -> Face:
+    """Return ``face`` with its box and landmarks multiplied by ``factor``."""
+    x1, y1, x2, y2 = face.box
+    return Face(
+        box=(x1 * factor, y1 * factor, x2 * factor, y2 * factor),
+        score=face.score,
+        landmarks=tuple((x * factor, y * factor) for x, y in face.landmarks),
+    )
+
+
 class FaceDetector:
     """YuNet face detector.
 
@@ -85,6 +96,8 @@ class FaceDetector:
         store: Model store used when ``model_path`` is ``None``.
         score_threshold: Minimum detector score.
         nms_threshold: IoU above which overlapping boxes are merged.
+        min_long_side_px: Smaller images are enlarged to this long side (at most twice) before
+            detection: YuNet finds faces of 30-40 px far more often at a larger scale. 0 disables.
     """
 
     def __init__(
@@ -94,7 +107,9 @@ class FaceDetector:
         store: ModelStore | None = None,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         nms_threshold: float = DEFAULT_NMS_THRESHOLD,
+        min_long_side_px: int = DEFAULT_MIN_LONG_SIDE_PX,
     ):
+        self.min_long_side_px = min_long_side_px
         if model_path is None:
             model_path = (store or ModelStore()).path(YUNET)
         self.model_path = Path(model_path)
@@ -103,21 +118,28 @@ class FaceDetector:
             str(self.model_path), "", self._size, score_threshold, nms_threshold, 5000
         )
 
-    def detect(self, image: np.ndarray) -> list[Face]:
+    def detect(self, image: np.ndarray, *, enlarge: bool = True) -> list[Face]:
         """Find the faces in a BGR image.
 
         Args:
             image: BGR ``uint8`` image.
+            enlarge: Enlarge a small image first (see ``min_long_side_px``).
 
         Returns:
             Faces, highest score first.
         """
         height, width = image.shape[:2]
+        scale = 1.0
+        if enlarge and self.min_long_side_px and max(width, height) < self.min_long_side_px:
+            scale = min(2.0, self.min_long_side_px / max(width, height))
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+            height, width = image.shape[:2]
         if (width, height) != self._size:
             self._size = (width, height)
             self._detector.setInputSize(self._size)
         _, rows = self._detector.detect(np.ascontiguousarray(image))
-        return faces_from_yunet(rows)
+        faces = faces_from_yunet(rows)
+        return faces if scale == 1.0 else [_scaled(face, 1.0 / scale) for face in faces]
 
     def find_in_crop(self, crop: np.ndarray) -> Face | None:
         """Find the face a face crop shows: the largest found as is, else on a padded copy.
@@ -131,11 +153,11 @@ class FaceDetector:
         Returns:
             The face, in crop coordinates, or ``None``.
         """
-        faces = self.detect(crop)
+        faces = self.detect(crop, enlarge=False)  # as in training: crops are aligned at their own scale
         if not faces:
             pad = max(8, round(0.25 * max(crop.shape[:2])))
             padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-            faces = [face.shifted(-pad, -pad) for face in self.detect(padded)]
+            faces = [face.shifted(-pad, -pad) for face in self.detect(padded, enlarge=False)]
         if not faces:
             return None
         return max(faces, key=lambda face: face.width_px)

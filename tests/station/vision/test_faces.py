@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import cv2
 import numpy as np
 import pytest
 from mask_samples import paste_scene, shared_image
@@ -93,3 +94,32 @@ def test_detector_reports_a_missing_model_clearly(tmp_path, monkeypatch):
     monkeypatch.setattr("station.vision.faces.YUNET", missing)
     with pytest.raises(ModelError, match=r"face\.onnx"):
         FaceDetector(store=ModelStore(tmp_path / "models"))
+
+
+def test_a_small_image_is_enlarged_and_faces_come_back_in_its_own_pixels(detector):
+    photos = [shared_image(name) for name in ("with_mask/rwmfd_0", "without_mask/fmd_0", "incorrect/mfn_0")]
+    small = paste_scene(photos, face_px=60, size=(320, 240))
+    found = detector.detect(small)
+    # the same frame enlarged by hand: the detector must report the same faces, halved
+    by_hand = detector.detect(
+        cv2.resize(small, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR), enlarge=False
+    )
+    assert len(found) == len(by_hand) == 3
+    for face, big in zip(found, by_hand, strict=True):
+        assert face.box == pytest.approx(tuple(v / 2 for v in big.box), abs=1e-3)
+        assert all(0 <= x <= 320 and 0 <= y <= 240 for x, y in face.landmarks)
+
+
+@pytest.mark.parametrize(
+    ("size", "enlarged"),
+    [
+        # under 640 px on the long side: enlarged (twice at most)
+        ((320, 240), True),
+        # 640 px or more: detected as it is
+        ((640, 480), False),
+    ],
+)
+def test_enlarging_only_small_images(detector, size, enlarged):
+    frame = np.full((size[1], size[0], 3), 128, np.uint8)
+    detector.detect(frame)
+    assert (detector._size != size) is enlarged  # the input size the network was set to
