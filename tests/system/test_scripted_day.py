@@ -138,6 +138,8 @@ def test_a_day_of_fifty_visitors(tmp_path, dashboard, monkeypatch):
     day = Day(runner, camera, thermometer, beams)
     expected = []  # (decision, reason, retest) of every screening, in order
     try:
+        day.wait(lambda s: s.devices.get("beams") == "online", "the beam counter")
+        time.sleep(0.2)  # pyserial flushes the input right after opening
         beams.boot(noise=True)
         occupancy = 0
         # 1-5: healthy, masked, admitted; each walks in: the room reaches its limit of 5

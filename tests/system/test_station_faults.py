@@ -115,6 +115,8 @@ def test_journal_disk_full_keeps_counting_and_recovers(tmp_path):
         runner = Runner(config, Parts())
         runner.start()
         try:
+            wait_for(runner, lambda s: s.devices.get("beams") == "online", "the beam counter")
+            time.sleep(0.2)  # pyserial flushes the input right after opening
             beams.boot(noise=False)
             filler = disk / "filler"
             with contextlib.suppress(OSError), filler.open("wb") as out:  # someone's logs eat the disk

@@ -91,6 +91,7 @@ def test_station_admits_counts_and_ships(tmp_path, devices):
     runner.start()
     try:
         assert wait_for(lambda: runner.station.state.decision == "allow")
+        assert wait_for(lambda: runner.station.state.devices.get("beams") == "online")
         beams.boot(noise=True)
         beams.walk(BeamDirection.IN)
         beams.walk(BeamDirection.IN)
