@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test lint format bench train-masks clean
+.PHONY: setup demo test lint format train-masks clean
 
 setup: $(BIN)/gerbang
 
