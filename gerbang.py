@@ -37,7 +37,12 @@ def demo(dashboard_port: int, kiosk_port: int) -> None:
     """Run the whole product on this machine: dashboard, station, emulated devices; Ctrl-C stops."""
     from gerbang_demo import run_demo
 
-    run_demo(dashboard_port, kiosk_port)
+    try:
+        run_demo(dashboard_port, kiosk_port)
+    except OSError as err:  # a port already taken, most often
+        raise click.ClickException(
+            f"{err}; choose other ports with --dashboard-port and --kiosk-port"
+        ) from None
 
 
 @main.command()
