@@ -243,7 +243,7 @@ class Runner:
                 log.error("%s", err)
                 self.station.device("camera", "offline", str(err))
                 return
-        observe = self.parts.observe or self._face_observer(frames)
+        observe = self.parts.observe or self._face_observer()
         try:
             while not stop.is_set():
                 frame = frames.read(timeout_s=1.0)
@@ -257,7 +257,7 @@ class Runner:
         finally:
             frames.close()
 
-    def _face_observer(self, frames: Frames) -> Callable[[np.ndarray, datetime], FaceObservation]:
+    def _face_observer(self) -> Callable[[np.ndarray, datetime], FaceObservation]:
         from station.vision.faces import FaceDetector
         from station.vision.masks import MaskClassifier
         from station.vision.models import ModelStore

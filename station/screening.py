@@ -296,10 +296,6 @@ class Screening:
                 return self._check_timeouts(event.at)
         return None
 
-    def forget_retest(self, ticket: int) -> None:
-        """Drop a re-test ticket (the visitor went home)."""
-        self.retests.pop(ticket, None)
-
     # transitions ---------------------------------------------------------------------------------
 
     def _presence(self, event: Presence) -> Outcome | None:

@@ -53,7 +53,6 @@ class ThermometerReader:
         self._last_frame = -math.inf
         self._last_start = -math.inf
         self._last_poll = -math.inf
-        self.last_reading: Reading | None = None
 
     @property
     def stale(self) -> bool:
@@ -78,7 +77,6 @@ class ThermometerReader:
         readings = self._decoder.feed(self.port.read(), self._clock())
         if readings:
             self._last_frame = time.monotonic()
-            self.last_reading = readings[-1]
         return readings
 
     def readings(self, stop: threading.Event | None = None) -> Iterator[Reading]:
