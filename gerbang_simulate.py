@@ -436,6 +436,7 @@ class Fleet:
         for thread in self._threads:
             thread.join(timeout=15)
         for door in self.doors:
+            door.sender.inner.close()
             door.journal.close()
 
     def report(self, elapsed_s: float, pending: int) -> Report:

@@ -73,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         LIVE_NOTIFY=True,
         LIVE_MAX_WAIT_S=1.0,
         LIVE_GAP_GRACE_S=2.0,
+        LIVE_MIN_READ_INTERVAL_S=0.2,
         MAX_EVENTS_PER_BATCH=500,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         LOGIN_MAX_FAILURES=5,

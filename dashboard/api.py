@@ -14,13 +14,12 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select, text
-from sqlalchemy.orm import joinedload
 
 from dashboard import occupancy, validate
 from dashboard.auth import public
 from dashboard.db import get_session
-from dashboard.ingest import Rules, ingest
-from dashboard.models import Room, Station
+from dashboard.ingest import Rules, Sender, ingest, sender_for_token
+from dashboard.models import Room
 from dashboard.openapi import document
 from dashboard.validate import SLUG
 from station.events import API_VERSION, EventError, parse_batch
@@ -42,20 +41,12 @@ def station_token(view: F) -> F:
     return view
 
 
-def _bearer_station() -> Station | None:
+def _bearer_station() -> Sender | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return (
-        get_session()
-        .execute(
-            select(Station)
-            .options(joinedload(Station.room))
-            .where(Station.token_sha256 == token_hash(token.strip()), Station.revoked_at.is_(None))
-        )
-        .scalar_one_or_none()
-    )
+    return sender_for_token(get_session(), token_hash(token.strip()))
 
 
 def _error(status: int, message: str, field: str | None = None) -> ResponseReturnValue:
@@ -86,7 +77,9 @@ def post_events() -> ResponseReturnValue:
     rules = Rules(fever_c=config["FEVER_C"], near_share=config["NEAR_SHARE"])
     doors = current_app.extensions.setdefault("gerbang_door_ids", {})
     result = ingest(get_session(), station, events, rules, doors)
-    log.info("station %s: %s accepted, %s duplicates", station.name, result.accepted, result.duplicates)
+    log.info(
+        "station %s: %s accepted, %s duplicates", station.station_name, result.accepted, result.duplicates
+    )
     return {"accepted": result.accepted, "duplicates": result.duplicates}
 
 

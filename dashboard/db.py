@@ -10,12 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 ENGINE_KEY = "gerbang_engine"
 SESSIONMAKER_KEY = "gerbang_sessionmaker"
+
+
+#: Primary keys of the tables that grow with traffic: 64-bit on PostgreSQL (a fleet writes billions of
+#: rows), SQLite's INTEGER PRIMARY KEY (already 64-bit, and the only type it auto-increments).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -67,7 +72,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it costs a round trip per request. After PostgreSQL restarts, the first statement
+    # on a stale connection fails (503, the station retries) and SQLAlchemy then drops every pooled
+    # connection made before the failure, so one request per process sees it.
+    return create_engine(url, pool_size=10, max_overflow=20)
 
 
 def init_app(app: Flask) -> None:

@@ -6,21 +6,27 @@ single atomic statements (``occupancy.py``); screenings and the count raise aler
 figures and each alert go to the live outbox in the same transaction. A guard's override (a
 screening with ``override_by``) and every correction also go to the audit log, as the dashboard's
 own settings changes do.
+
+Ingest is the dashboard's hot path (a fleet sends hundreds of batches a second), so it works with
+Core statements on the tables, compiled once and cached, rows of a kind written by one
+``executemany`` per batch, and never loads ORM objects: the token lookup returns a ``Sender``.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dashboard import audit, live, occupancy
 from dashboard.db import utc_now
 from dashboard.models import (
+    PERMILLE,
     Alert,
     AlertKind,
     Correction,
@@ -52,6 +58,65 @@ LAST_SEEN_PRECISION = timedelta(seconds=5)
 MAX_CACHED_DOORS = 10_000
 NO_MASK_REASONS = frozenset({"no_mask", "mask_below_nose"})
 NO_MASK_VERDICTS = frozenset({Mask.WITHOUT_MASK, Mask.INCORRECT})
+STATIONS: Table = Station.__table__
+ROOMS: Table = Room.__table__
+ALERTS: Table = Alert.__table__
+INGESTED: Table = IngestedEvent.__table__
+_INSERTS: dict[Table, Insert] = {}  # one statement per table: compiled once, cached by SQLAlchemy
+_ALERT_INSERT = insert(ALERTS).returning(ALERTS.c.id)
+_SENDER_QUERY = (
+    select(
+        STATIONS.c.id,
+        STATIONS.c.name,
+        STATIONS.c.last_seen_at,
+        ROOMS.c.id,
+        ROOMS.c.slug,
+        ROOMS.c.capacity_people,
+        ROOMS.c.share_permille,
+    )
+    .join_from(STATIONS, ROOMS, STATIONS.c.room_id == ROOMS.c.id)
+    .where(STATIONS.c.token_sha256 == bindparam("token_sha256"), STATIONS.c.revoked_at.is_(None))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The station a batch comes from, and its room, as the token lookup found them.
+
+    Attributes:
+        station_id: The station's id.
+        station_name: The station's name.
+        last_seen_at: When the dashboard last heard from it (stored every few seconds), or None.
+        room_id: Its room's id.
+        room_slug: Its room's slug.
+        capacity_people: The room's capacity.
+        limit_people: How many may be inside the room.
+    """
+
+    station_id: int
+    station_name: str
+    last_seen_at: datetime | None
+    room_id: int
+    room_slug: str
+    capacity_people: int
+    limit_people: int
+
+
+def sender_for_token(session: Session, token_sha256: str) -> Sender | None:
+    """Return the unrevoked station whose token hashes to ``token_sha256``, or None."""
+    row = session.execute(_SENDER_QUERY, {"token_sha256": token_sha256}).one_or_none()
+    if row is None:
+        return None
+    station_id, name, last_seen_at, room_id, slug, capacity_people, share_permille = row
+    return Sender(
+        station_id=station_id,
+        station_name=name,
+        last_seen_at=last_seen_at,
+        room_id=room_id,
+        room_slug=slug,
+        capacity_people=capacity_people,
+        limit_people=capacity_people * share_permille // PERMILLE,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,34 +157,30 @@ def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, An
     return len(returned.all())
 
 
-def claim(session: Session, station: Station, events: list[Event]) -> set[str]:
+def claim(session: Session, sender: Sender, events: list[Event]) -> set[str]:
     """Record the batch's event ids in one statement; return the ids not seen before."""
     if not events:
         return set()
+    now = utc_now()
+    station_id = sender.station_id
     rows = [
-        {
-            "event_id": e.id,
-            "station_id": station.id,
-            "type": str(e.type),
-            "at": e.at,
-            "received_at": utc_now(),
-        }
+        {"event_id": e.id, "station_id": station_id, "type": str(e.type), "at": e.at, "received_at": now}
         for e in events
     ]
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(IngestedEvent)
-        .values(rows)
+        dialect_insert(INGESTED)
         .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(IngestedEvent.event_id)
+        .returning(INGESTED.c.event_id)
     )
-    return set(session.execute(statement).scalars())
+    # One row: a plain execute; more: one executemany, sent as multi-row INSERTs ("insertmanyvalues").
+    return set(session.execute(statement, rows[0] if len(rows) == 1 else rows).scalars())
 
 
 def ingest(
     session: Session,
-    station: Station,
+    station: Sender,
     events: list[Event],
     rules: Rules,
     doors: dict[tuple[int, str], int] | None = None,
@@ -128,7 +189,7 @@ def ingest(
 
     Args:
         session: The request's session.
-        station: The sending station (with its room loaded).
+        station: The sending station (``sender_for_token``).
         events: The checked batch.
         rules: The thresholds.
         doors: A cache of door ids by (station id, door name), kept by the caller between batches
@@ -146,25 +207,32 @@ def ingest(
     now = utc_now()
     seen = station.last_seen_at
     if seen is None or now - seen >= LAST_SEEN_PRECISION:  # one write per station every few seconds
-        session.execute(update(Station).where(Station.id == station.id).values(last_seen_at=now))
+        session.execute(update(STATIONS).where(STATIONS.c.id == station.station_id).values(last_seen_at=now))
     batch.finish()
     session.commit()
     batch.remember_doors()
     return Result(accepted=accepted, duplicates=len(events) - accepted)
 
 
+def _insert(table: Table) -> Insert:
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
+
+
 class _Batch:
     """The work of one batch: applies events, remembers what to tell the live stream."""
 
     def __init__(
-        self, session: Session, station: Station, rules: Rules, doors: dict[tuple[int, str], int]
+        self, session: Session, sender: Sender, rules: Rules, doors: dict[tuple[int, str], int]
     ) -> None:
         self.session = session
-        self.station = station
-        self.room: Room = station.room
+        self.sender = sender
         self.rules = rules
         self.doors = doors
         self.new_doors: dict[tuple[int, str], int] = {}
+        self.rows: defaultdict[Table, list[dict[str, Any]]] = defaultdict(list)
         self.count_after: int | None = None  # the room's count after the batch's last change
 
     def apply(self, event: Event) -> None:
@@ -180,62 +248,74 @@ class _Batch:
             self._queue(event)
 
     def finish(self) -> None:
+        """Write the batch's rows, a table at a time, and the room's new figures to the live stream."""
+        for table, rows in self.rows.items():
+            self.session.execute(_insert(table), rows[0] if len(rows) == 1 else rows)
         if self.count_after is not None:  # the count each UPDATE returned: no need to read it again
-            snapshot = occupancy.snapshot(self.room, self.rules.near_share, self.count_after)
+            sender = self.sender
+            snapshot = occupancy.figures(
+                sender.room_slug,
+                self.count_after,
+                sender.limit_people,
+                sender.capacity_people,
+                self.rules.near_share,
+            )
             live.publish(self.session, "occupancy", snapshot)
 
+    def _row(self, model: type[Any], **values: Any) -> None:
+        self.rows[model.__table__].append(values)
+
     def _crossing(self, event: CrossingEvent) -> None:
+        sender = self.sender
         if event.direction is Direction.IN:
-            change = occupancy.enter(self.session, self.room.id)
-            if change.occupancy_people == self.room.limit_people + 1:
+            change = occupancy.enter(self.session, sender.room_id)
+            if change.occupancy_people == sender.limit_people + 1:
                 self._alert(
                     AlertKind.OVER_LIMIT,
                     event,
-                    f"{change.occupancy_people} inside, limit {self.room.limit_people}",
+                    f"{change.occupancy_people} inside, limit {sender.limit_people}",
                 )
         else:
-            change = occupancy.leave(self.session, self.room.id)
+            change = occupancy.leave(self.session, sender.room_id)
         self.count_after = change.occupancy_people
-        self.session.add(
-            Crossing(
-                event_id=event.id,
-                room_id=self.room.id,
-                station_id=self.station.id,
-                door_id=self._door(event.door),
-                direction=str(event.direction),
-                source=event.source,
-                at=event.at,
-                counted=change.moved,
-                occupancy_after=change.occupancy_people,
-            )
+        self._row(
+            Crossing,
+            event_id=event.id,
+            room_id=sender.room_id,
+            station_id=sender.station_id,
+            door_id=self._door(event.door),
+            direction=str(event.direction),
+            source=event.source,
+            at=event.at,
+            counted=change.moved,
+            occupancy_after=change.occupancy_people,
         )
 
     def _screening(self, event: ScreeningEvent) -> None:
-        self.session.add(
-            Screening(
-                event_id=event.id,
-                room_id=self.room.id,
-                station_id=self.station.id,
-                at=event.at,
-                decision=str(event.decision),
-                reason=event.reason,
-                raw_c=event.raw_c,
-                body_c=event.body_c,
-                mask=str(event.mask) if event.mask else None,
-                temperature_policy=str(event.temperature_policy),
-                mask_policy=str(event.mask_policy),
-                retest=event.retest,
-                ticket=event.ticket,
-                override_by=event.override_by,
-                override_reason=event.override_reason,
-            )
+        self._row(
+            Screening,
+            event_id=event.id,
+            room_id=self.sender.room_id,
+            station_id=self.sender.station_id,
+            at=event.at,
+            decision=str(event.decision),
+            reason=event.reason,
+            raw_c=event.raw_c,
+            body_c=event.body_c,
+            mask=str(event.mask) if event.mask else None,
+            temperature_policy=str(event.temperature_policy),
+            mask_policy=str(event.mask_policy),
+            retest=event.retest,
+            ticket=event.ticket,
+            override_by=event.override_by,
+            override_reason=event.override_reason,
         )
         if event.override_by:
             audit.record(
                 self.session,
                 self._actor(event.override_by),
                 "override",
-                f"screening {event.id} at {self.station.name}: {event.decision} ({event.reason}); "
+                f"screening {event.id} at {self.sender.station_name}: {event.decision} ({event.reason}); "
                 f"why: {event.override_reason or '-'}",
             )
         fever = event.reason.startswith("fever") or (
@@ -250,55 +330,55 @@ class _Batch:
             self._alert(AlertKind.NO_MASK, event, f"{event.mask or event.reason}, {event.decision}")
 
     def _correction(self, event: CorrectionEvent) -> None:
+        sender = self.sender
         if event.value is not None:
-            change = occupancy.set_to(self.session, self.room.id, event.value)
+            change = occupancy.set_to(self.session, sender.room_id, event.value)
         else:
-            change = occupancy.add(self.session, self.room.id, event.delta or 0)
+            change = occupancy.add(self.session, sender.room_id, event.delta or 0)
         self.count_after = change.occupancy_people
-        self.session.add(
-            Correction(
-                event_id=event.id,
-                room_id=self.room.id,
-                station_id=self.station.id,
-                at=event.at,
-                delta=event.delta,
-                value=event.value,
-                by=event.by,
-                reason=event.reason,
-                occupancy_after=change.occupancy_people,
-            )
+        self._row(
+            Correction,
+            event_id=event.id,
+            room_id=sender.room_id,
+            station_id=sender.station_id,
+            at=event.at,
+            delta=event.delta,
+            value=event.value,
+            by=event.by,
+            reason=event.reason,
+            occupancy_after=change.occupancy_people,
         )
         amount = f"set to {event.value}" if event.value is not None else f"{event.delta:+d}"
         audit.record(
             self.session,
             self._actor(event.by),
             "correction",
-            f"{self.room.slug} {amount} -> {change.occupancy_people} at {self.station.name}; "
+            f"{sender.room_slug} {amount} -> {change.occupancy_people} at {sender.station_name}; "
             f"why: {event.reason or '-'}",
         )
 
     def _actor(self, who: str) -> str:
         """A guard as the audit log names them: ``station/guard`` (the column holds 64 characters)."""
-        return f"{self.station.name}/{who}"[:64]
+        return f"{self.sender.station_name}/{who}"[:64]
 
     def _status(self, event: StatusEvent) -> None:
-        self.session.add(
-            StationStatus(
-                event_id=event.id,
-                station_id=self.station.id,
-                at=event.at,
-                device=event.device,
-                state=event.state,
-                detail=event.detail,
-            )
+        self._row(
+            StationStatus,
+            event_id=event.id,
+            station_id=self.sender.station_id,
+            at=event.at,
+            device=event.device,
+            state=event.state,
+            detail=event.detail,
         )
 
     def _queue(self, event: QueueEvent) -> None:
         status = TicketStatus(str(event.action))
+        room_id = self.sender.room_id
         if event.action is not QueueAction.ISSUED:
             ticket = self.session.execute(
                 select(QueueTicket)
-                .where(QueueTicket.room_id == self.room.id, QueueTicket.ticket == event.ticket)
+                .where(QueueTicket.room_id == room_id, QueueTicket.ticket == event.ticket)
                 .order_by(QueueTicket.issued_at.desc(), QueueTicket.id.desc())
                 .limit(1)
             ).scalar_one_or_none()
@@ -308,7 +388,7 @@ class _Batch:
                 return
         self.session.add(
             QueueTicket(
-                room_id=self.room.id,
+                room_id=room_id,
                 ticket=event.ticket,
                 status=str(status),
                 issued_at=event.at,
@@ -317,14 +397,15 @@ class _Batch:
         )
 
     def _door(self, name: str) -> int:
-        key = (self.station.id, name)
+        key = (self.sender.station_id, name)
         known = self.doors.get(key) or self.new_doors.get(key)
         if known is None:
+            station_id = self.sender.station_id
             insert_ignoring_conflicts(
-                self.session, Door, {"station_id": self.station.id, "name": name}, ["station_id", "name"]
+                self.session, Door, {"station_id": station_id, "name": name}, ["station_id", "name"]
             )
             known = self.session.execute(
-                select(Door.id).where(Door.station_id == self.station.id, Door.name == name)
+                select(Door.id).where(Door.station_id == station_id, Door.name == name)
             ).scalar_one()
             self.new_doors[key] = known
         return known
@@ -336,21 +417,28 @@ class _Batch:
         self.doors.update(self.new_doors)
 
     def _alert(self, kind: AlertKind, event: Event, detail: str) -> None:
-        alert = Alert(
-            kind=str(kind), room_id=self.room.id, station_id=self.station.id, at=event.at, detail=detail
-        )
-        self.session.add(alert)
-        self.session.flush()
-        live.publish(self.session, "alert", alert_payload(alert, self.room.slug, self.station.name))
+        sender = self.sender
+        values = {
+            "kind": str(kind),
+            "room_id": sender.room_id,
+            "station_id": sender.station_id,
+            "at": event.at,
+            "detail": detail,
+        }
+        alert_id = self.session.execute(_ALERT_INSERT, values).scalar_one()
+        payload = alert_payload(alert_id, str(kind), sender.room_slug, sender.station_name, event.at, detail)
+        live.publish(self.session, "alert", payload)
 
 
-def alert_payload(alert: Alert, room_slug: str | None, station_name: str | None) -> dict[str, Any]:
+def alert_payload(
+    alert_id: int, kind: str, room_slug: str | None, station_name: str | None, at: datetime, detail: str
+) -> dict[str, Any]:
     """Return an alert as the live stream sends it."""
     return {
-        "id": alert.id,
-        "kind": alert.kind,
+        "id": alert_id,
+        "kind": kind,
         "room": room_slug,
         "station": station_name,
-        "at": alert.at.isoformat(),
-        "detail": alert.detail,
+        "at": at.isoformat(),
+        "detail": detail,
     }

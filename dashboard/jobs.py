@@ -72,7 +72,10 @@ def check_silent(session: Session, silent_s: float, now: datetime | None = None)
         session.add(alert)
         session.flush()
         room = session.get(Room, station.room_id)
-        live.publish(session, "alert", alert_payload(alert, room.slug if room else None, station.name))
+        payload = alert_payload(
+            alert.id, alert.kind, room.slug if room else None, station.name, alert.at, alert.detail
+        )
+        live.publish(session, "alert", payload)
         alerts.append(alert)
     session.commit()
     return alerts

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dashboard.db import Base, UTCDateTime, utc_now
+from dashboard.db import Base, BigId, UTCDateTime, utc_now
 
 PERMILLE = 1000
 
@@ -184,7 +184,7 @@ class Crossing(Base):
     __tablename__ = "crossings"
     __table_args__ = (Index("ix_crossings_room_at", "room_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
@@ -203,7 +203,7 @@ class Screening(Base):
     __tablename__ = "screenings"
     __table_args__ = (Index("ix_screenings_at", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
@@ -229,7 +229,7 @@ class Correction(Base):
     __tablename__ = "corrections"
     __table_args__ = (Index("ix_corrections_room_at", "room_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
@@ -248,7 +248,7 @@ class StationStatus(Base):
 
     __tablename__ = "station_statuses"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -277,7 +277,7 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_open", "acknowledged_at", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
@@ -294,7 +294,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
@@ -306,7 +306,7 @@ class LiveEvent(Base):
 
     __tablename__ = "live_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[str] = mapped_column(Text)
@@ -318,7 +318,7 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempts"
     __table_args__ = (Index("ix_login_attempts_who", "username", "ip", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -1,7 +1,8 @@
 """PostgreSQL ``LISTEN/NOTIFY`` for the live stream: any process's commit wakes every process's streams.
 
-``live.publish`` adds ``pg_notify('gerbang_live', '')`` to the transaction that writes the outbox
-row, so PostgreSQL delivers the notification exactly when the row becomes visible. Each dashboard
+A statement-level trigger on ``live_events`` (migration 0003) runs ``pg_notify('gerbang_live', '')``
+in the transaction that writes outbox rows, so PostgreSQL delivers the notification exactly when the
+rows become visible, whoever wrote them, at no extra round trip. Each dashboard
 process holds one dedicated listening connection (``ListenNotifier``, started on first use): a
 thread waits on ``conn.notifies()`` and bumps a generation counter that wakes every waiting
 stream at once. The outbox stays the source of truth; a notification only says "read now". So a
@@ -15,22 +16,11 @@ import logging
 import threading
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 CHANNEL = "gerbang_live"
 HEALTH_CHECK_S = 10.0
-
-
-def notify(session: Session) -> None:
-    """Queue a wake-up for every listener, delivered when the caller's transaction commits.
-
-    Does nothing on SQLite (its streams poll).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

@@ -2,6 +2,8 @@
 
 Every change is one ``UPDATE ... RETURNING`` so concurrent doors (threads, processes, hosts) stay
 exact. An exit that finds the room at zero changes nothing: the entries after it count from zero.
+The statements use the table, not the ORM entity: ingest runs them on every crossing, and a Core
+``UPDATE`` skips the ORM's bookkeeping.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.models import Room, RoomState
+
+ROOMS = Room.__table__
+COUNT = ROOMS.c.occupancy_people
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,22 +34,17 @@ class Change:
 
 def enter(session: Session, room_id: int) -> Change:
     """Count one person in."""
-    statement = (
-        update(Room)
-        .where(Room.id == room_id)
-        .values(occupancy_people=Room.occupancy_people + 1)
-        .returning(Room.occupancy_people)
-    )
+    statement = update(ROOMS).where(ROOMS.c.id == room_id).values(occupancy_people=COUNT + 1).returning(COUNT)
     return Change(session.execute(statement).scalar_one(), moved=True)
 
 
 def leave(session: Session, room_id: int) -> Change:
     """Count one person out, unless the room reads zero (then nothing moves)."""
     statement = (
-        update(Room)
-        .where(Room.id == room_id, Room.occupancy_people > 0)
-        .values(occupancy_people=Room.occupancy_people - 1)
-        .returning(Room.occupancy_people)
+        update(ROOMS)
+        .where(ROOMS.c.id == room_id, COUNT > 0)
+        .values(occupancy_people=COUNT - 1)
+        .returning(COUNT)
     )
     after = session.execute(statement).scalar_one_or_none()
     if after is None:
@@ -54,30 +54,27 @@ def leave(session: Session, room_id: int) -> Change:
 
 def add(session: Session, room_id: int, delta_people: int) -> Change:
     """Add ``delta_people`` (negative to remove), clamped at zero, in one statement."""
-    total = Room.occupancy_people + delta_people
+    total = COUNT + delta_people
     statement = (
-        update(Room)
-        .where(Room.id == room_id)
-        .values(occupancy_people=case((total < 0, 0), else_=total))
-        .returning(Room.occupancy_people)
-    )
+        update(ROOMS).where(ROOMS.c.id == room_id).values(occupancy_people=case((total < 0, 0), else_=total))
+    ).returning(COUNT)
     return Change(session.execute(statement).scalar_one(), moved=delta_people != 0)
 
 
 def set_to(session: Session, room_id: int, value_people: int) -> Change:
     """Set the count to ``value_people`` (at least zero)."""
     statement = (
-        update(Room)
-        .where(Room.id == room_id)
+        update(ROOMS)
+        .where(ROOMS.c.id == room_id)
         .values(occupancy_people=max(value_people, 0))
-        .returning(Room.occupancy_people)
+        .returning(COUNT)
     )
     return Change(session.execute(statement).scalar_one(), moved=True)
 
 
 def current(session: Session, room_id: int) -> int:
     """Return the room's count as the database has it now."""
-    return session.execute(select(Room.occupancy_people).where(Room.id == room_id)).scalar_one()
+    return session.execute(select(COUNT).where(ROOMS.c.id == room_id)).scalar_one()
 
 
 def state_of(occupancy_people: int, limit_people: int, near_share: float) -> RoomState:
@@ -105,10 +102,17 @@ def snapshot(room: Room, near_share: float, occupancy_people: int | None = None)
             an atomic update returned); default the room's own.
     """
     count = room.occupancy_people if occupancy_people is None else occupancy_people
+    return figures(room.slug, count, room.limit_people, room.capacity_people, near_share)
+
+
+def figures(
+    slug: str, occupancy_people: int, limit_people: int, capacity_people: int, near_share: float
+) -> dict[str, object]:
+    """Return a room's figures as API v1 and the live stream give them (see ``snapshot``)."""
     return {
-        "room": room.slug,
-        "occupancy": count,
-        "limit": room.limit_people,
-        "capacity": room.capacity_people,
-        "state": str(state_of(count, room.limit_people, near_share)),
+        "room": slug,
+        "occupancy": occupancy_people,
+        "limit": limit_people,
+        "capacity": capacity_people,
+        "state": str(state_of(occupancy_people, limit_people, near_share)),
     }

@@ -290,8 +290,8 @@ def _check(name: str, type_text: str, value: object) -> Any:
         return _timestamp(name, value)
     if base in _ENUMS:
         enum = _ENUMS[base]
-        if value not in {member.value for member in enum}:
-            raise EventError(name, f"expected one of {', '.join(enum)}, got {value!r}")
+        if not isinstance(value, str) or value not in {member.value for member in enum}:
+            raise EventError(name, f"expected one of {', '.join(enum)}, got {str(value)[:64]!r}")
         return enum(value)
     if base == "bool":
         if not isinstance(value, bool):

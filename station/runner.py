@@ -125,6 +125,7 @@ class Runner:
         self.preview = Preview(config.camera.guide) if self.has_camera else None
         self.uplink: Uplink | None = None
         self._threads: list[threading.Thread] = []
+        self._http_sender_made: HttpSender | None = None  # ours to close
         self.kiosk_server: BaseWSGIServer | None = None
 
     @property
@@ -177,6 +178,8 @@ class Runner:
             self.kiosk_server.shutdown()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._http_sender_made is not None:
+            self._http_sender_made.close()
         self.journal.close()
 
     def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
@@ -212,7 +215,8 @@ class Runner:
         token = self.config.secret(section.token_env)
         if not token:
             log.warning("no station token in $%s: the dashboard will refuse the uploads", section.token_env)
-        return HttpSender(section.url, token)
+        self._http_sender_made = HttpSender(section.url, token)
+        return self._http_sender_made
 
     def _thermometer_loop(self, stop: threading.Event) -> None:
         section = self.config.thermometer

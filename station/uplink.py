@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
@@ -48,46 +50,90 @@ class Sender(Protocol):
 
 
 class HttpSender:
-    """Sends batches to a dashboard over HTTP.
+    """Sends batches to a dashboard over HTTP, on one kept-alive connection.
+
+    A fleet's stations post every second or so: reusing the connection spares both sides a TCP
+    (and TLS) handshake per batch. A connection the server has since closed is replaced and the
+    batch sent once more (safe: the dashboard applies an event id once).
 
     Args:
-        base_url: The dashboard's address, such as ``http://10.0.0.5:5000``.
+        base_url: The dashboard's address, such as ``http://10.0.0.5:5000`` or ``https://...``.
         token: The station's token.
         timeout_s: Time allowed for one request.
     """
 
     def __init__(self, base_url: str, token: str, timeout_s: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/api/v1/events"
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) address: {base_url!r}")
+        self._scheme = parts.scheme
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = parts.path
         self._token = token
         self.timeout_s = timeout_s
+        self._conn: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
 
     def send(self, events: list[dict]) -> Receipt:
         """POST the batch; see ``Sender.send``."""
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps({"events": events}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"},
-            method="POST",
-        )
+        body = json.dumps({"events": events}).encode()
+        with self._lock:
+            try:
+                status, payload = self._post(body)
+            except (OSError, http.client.HTTPException) as err:
+                self.close()
+                raise UplinkError(f"{self.url} unreachable: {err}") from err
+        if status == 200:
+            try:
+                answer = json.loads(payload)
+                return Receipt(int(answer.get("accepted", 0)), int(answer.get("duplicates", 0)))
+            except (ValueError, AttributeError, TypeError) as err:
+                raise UplinkError(f"{self.url} answered 200 with no receipt: {payload[:200]!r}") from err
+        detail = _error_text(payload, http.client.responses.get(status, "error"))
+        if status == 400:
+            raise BatchRejectedError(detail)
+        raise UplinkError(f"{self.url} answered {status}: {detail}")
+
+    def close(self) -> None:
+        """Close the kept-alive connection (the next batch opens a new one)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _post(self, body: bytes) -> tuple[int, bytes]:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"}
+        reused = self._conn is not None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as err:
-            detail = _error_text(err)
-            if err.code == 400:
-                raise BatchRejectedError(detail) from err
-            raise UplinkError(f"{self.url} answered {err.code}: {detail}") from err
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            raise UplinkError(f"{self.url} unreachable: {getattr(err, 'reason', err)}") from err
-        return Receipt(int(answer.get("accepted", 0)), int(answer.get("duplicates", 0)))
+            return self._exchange(body, headers)
+        except (ConnectionError, http.client.RemoteDisconnected, http.client.CannotSendRequest):
+            if not reused:
+                raise
+            self.close()  # the server closed the idle connection: once more on a new one
+            return self._exchange(body, headers)
+
+    def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self._conn is None:
+            kind = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            self._conn = kind(self._host, self._port, timeout=self.timeout_s)
+        self._conn.request("POST", self._path, body=body, headers=headers)
+        response = self._conn.getresponse()
+        payload = response.read()
+        if response.will_close:
+            self.close()
+        return response.status, payload
 
 
-def _error_text(err: urllib.error.HTTPError) -> str:
+def _error_text(payload: bytes, reason: str) -> str:
+    """Return the dashboard's explanation from an error body, else ``reason``."""
     try:
-        body = json.loads(err.read() or b"{}")
+        body = json.loads(payload or b"{}")
     except ValueError:
-        return err.reason
-    return str(body.get("error") or body.get("message") or err.reason)
+        return reason
+    if not isinstance(body, dict):
+        return reason
+    return str(body.get("error") or body.get("message") or reason)
 
 
 class Uplink:
@@ -221,6 +267,7 @@ class HttpOccupancy:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return int(json.load(response)["occupancy"])
         except urllib.error.HTTPError as err:
-            raise UplinkError(f"{self.url} answered {err.code}: {_error_text(err)}") from err
+            detail = _error_text(err.read(), str(err.reason))
+            raise UplinkError(f"{self.url} answered {err.code}: {detail}") from err
         except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as err:
             raise UplinkError(f"{self.url} unreachable: {getattr(err, 'reason', err)}") from err

@@ -231,3 +231,42 @@ def test_the_listener_reconnects_after_its_connection_is_killed(app: Flask, data
         assert notifier.connected.wait(20), "the listener did not come back"
     finally:
         notifier.close()
+
+
+class _AlwaysAwake:
+    """A notifier under a flood of commits: there is always something new."""
+
+    def wait(self, timeout_s: float) -> None:
+        return None
+
+
+class _CountingReader:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self) -> list:
+        self.reads += 1
+        return []
+
+
+@pytest.mark.parametrize(
+    ("min_read_interval_s", "most_reads"),
+    [
+        # throttled: a read gathers what came in the last 0.1 s (0.5 s of stream, so about 5 reads)
+        (0.1, 7),
+        # unthrottled (the function's default): every wake-up reads, hundreds of times
+        (0.0, None),
+    ],
+)
+def test_a_flood_of_commits_is_read_at_most_every_interval(
+    min_read_interval_s: float, most_reads: int | None
+) -> None:
+    reader = _CountingReader()
+    chunks = list(
+        stream(reader, _AlwaysAwake(), duration_s=0.5, min_read_interval_s=min_read_interval_s)  # type: ignore[arg-type]
+    )
+    assert chunks[0].startswith("retry:")
+    if most_reads is None:
+        assert reader.reads > 100
+    else:
+        assert 3 <= reader.reads <= most_reads

@@ -3,6 +3,7 @@
 import json
 import re
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -143,12 +144,16 @@ def test_uplink_thread_catches_up_after_the_dashboard_returns(tmp_path):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps connections alive, as waitress does
     answers: ClassVar[list] = []
     seen: ClassVar[list] = []
+    peers: ClassVar[list] = []  # the client's (address, port) of each request
+    hang_up: ClassVar[bool] = False  # close each connection after the answer, without saying so
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append((self.headers["Authorization"], body))
+        type(self).peers.append(self.client_address)
         status, answer = type(self).answers.pop(0)
         payload = json.dumps(answer).encode()
         self.send_response(status)
@@ -156,6 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+        self.close_connection = type(self).hang_up
 
     def log_message(self, *args):
         pass
@@ -167,6 +173,8 @@ def http_dashboard():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Handler.seen = []
+    _Handler.peers = []
+    _Handler.hang_up = False
     yield server, _Handler
     server.shutdown()
     server.server_close()
@@ -195,7 +203,66 @@ def test_http_sender(http_dashboard, status, answer, raised):
     else:
         with pytest.raises(raised, match=re.escape(answer["error"])):
             sender.send([event])
+    sender.close()
     assert handler.seen == [("Bearer secret-token", {"events": [event]})]
+
+
+def test_http_sender_keeps_the_connection_alive(http_dashboard):
+    server, handler = http_dashboard
+    handler.answers = [(200, {"accepted": 1, "duplicates": 0}) for _ in range(3)]
+    sender = HttpSender(f"http://127.0.0.1:{server.server_port}", "t")
+    for seq in range(3):
+        assert sender.send([crossing(seq).to_json()]) == Receipt(1, 0)
+    sender.close()
+    assert len(handler.peers) == 3
+    assert len(set(handler.peers)) == 1  # one TCP connection carried all three batches
+
+
+def test_http_sender_replaces_a_connection_the_server_closed(http_dashboard):
+    server, handler = http_dashboard
+    handler.hang_up = True  # as a server does with a connection idle for too long
+    handler.answers = [(200, {"accepted": 1, "duplicates": 0}) for _ in range(2)]
+    sender = HttpSender(f"http://127.0.0.1:{server.server_port}", "t")
+    events = [crossing(1).to_json(), crossing(2).to_json()]
+    assert sender.send([events[0]]) == Receipt(1, 0)
+    time.sleep(0.1)  # the server has hung up by now
+    assert sender.send([events[1]]) == Receipt(1, 0)
+    sender.close()
+    assert [body["events"][0]["id"] for _, body in handler.seen] == [e["id"] for e in events]
+    assert len(set(handler.peers)) == 2  # the second batch went on a new connection
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        # a proxy's HTML error page: its status text, not the page
+        (502, b"<html>bad gateway</html>", "answered 502: Bad Gateway"),
+        # 200 without a receipt: something else answers on that address
+        (200, b"hello", "answered 200 with no receipt"),
+    ],
+)
+def test_http_sender_odd_answers(status, body, message):
+    class Odd(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sender = HttpSender(f"http://127.0.0.1:{server.server_port}", "t")
+    try:
+        with pytest.raises(UplinkError, match=message):
+            sender.send([crossing(1).to_json()])
+    finally:
+        sender.close()
+        server.shutdown()
+        server.server_close()
 
 
 def test_http_sender_unreachable():
