@@ -64,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         DATABASE_URL=default_database_url(app.instance_path),
+        DATABASE_POOL_SIZE=20,
+        DATABASE_MAX_OVERFLOW=5,
         NEAR_SHARE=0.8,
         FEVER_C=37.3,
         PURGE_AFTER_DAYS=30,

@@ -53,12 +53,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 20, max_overflow: int = 5) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
 
     Args:
         url: A SQLAlchemy URL such as ``sqlite:///instance/gerbang.sqlite3`` or
             ``postgresql+psycopg://user@host/db``.
+        pool_size: PostgreSQL connections kept open: at least the requests served at once (waitress
+            threads busy with the database), or connections past it are opened and closed per request
+            (a new server process each time: under load that churn costs more than the requests).
+        max_overflow: Extra connections opened for a burst, closed after it. Keep processes x
+            (``pool_size`` + ``max_overflow``) + 1 listener each under PostgreSQL's ``max_connections``.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -75,12 +80,13 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip per request. After PostgreSQL restarts, the first statement
     # on a stale connection fails (503, the station retries) and SQLAlchemy then drops every pooled
     # connection made before the failure, so one request per process sees it.
-    return create_engine(url, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def init_app(app: Flask) -> None:
     """Create the app's engine and close the request's session at teardown."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    pool = (app.config["DATABASE_POOL_SIZE"], app.config["DATABASE_MAX_OVERFLOW"])
+    engine = make_engine(app.config["DATABASE_URL"], *pool)
     app.extensions[ENGINE_KEY] = engine
     app.extensions[SESSIONMAKER_KEY] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_support import POSTGRES_URL, postgres_problem
 from sqlalchemy import create_engine, text
 
-POSTGRES_URL = os.environ.get(
-    "GERBANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PASSWORD = "correct horse battery"
-
-
-def postgres_problem() -> str | None:
-    """Return why PostgreSQL cannot be used, or None when it answers."""
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as err:
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {str(err).splitlines()[0]}"
-    return None
 
 
 class FreshDatabases:

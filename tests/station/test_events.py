@@ -51,7 +51,11 @@ def test_round_trip(event):
         # a direction that is neither in nor out
         ({"type": "crossing", "id": ID, "at": AT, "direction": "up"}, "direction", "expected one of in, out"),
         # a list where a direction belongs (found by schemathesis: was a TypeError, a 500)
-        ({"type": "crossing", "id": ID, "at": AT, "direction": ["in"]}, "direction", "expected one of in, out"),
+        (
+            {"type": "crossing", "id": ID, "at": AT, "direction": ["in"]},
+            "direction",
+            "expected one of in, out",
+        ),
         # an unknown type given as an object
         ({"type": {"a": 1}, "id": ID, "at": AT}, "type", "expected one of crossing"),
         # an id that is not a UUID

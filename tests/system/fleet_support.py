@@ -21,6 +21,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from postgres_support import POSTGRES_URL
 from sqlalchemy import create_engine, text
 
 from dashboard import create_app, manage
@@ -28,23 +29,8 @@ from dashboard.db import get_engine, new_session
 from dashboard.migrate import upgrade
 from dashboard.models import Role
 
-POSTGRES_URL = os.environ.get(
-    "GERBANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 GERBANG = shutil.which("gerbang", path=str(Path(sys.executable).parent)) or "gerbang"
 PASSWORD = "fleet test password"
-
-
-def postgres_problem() -> str | None:
-    """Why PostgreSQL cannot be used, or None."""
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as err:
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {str(err).splitlines()[0]}"
-    return None
 
 
 class Schema:

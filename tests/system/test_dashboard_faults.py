@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet_support import Dashboard, Schema, postgres_problem, wait_until
+from fleet_support import Dashboard, Schema, wait_until
+from postgres_support import postgres_problem
 
 import gerbang_simulate
 

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fleet_support import GERBANG, Dashboard, LiveWatcher, Schema, postgres_problem, wait_until
+from fleet_support import GERBANG, Dashboard, LiveWatcher, Schema, wait_until
+from postgres_support import postgres_problem
 
 import gerbang_simulate
 from dashboard import create_app, manage

@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from fleet_support import POSTGRES_URL, postgres_problem
 from hypothesis import HealthCheck, given, settings
+from postgres_support import POSTGRES_URL, postgres_problem
 from sqlalchemy import create_engine, text
 
 from dashboard import create_app, manage
