@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -182,12 +183,20 @@ def purge(days: int | None, database_url: str | None) -> None:
     help="Home Assistant discovery prefix ('' for none).",
 )
 @click.option("--webhook", "webhook_urls", multiple=True, help="URL to POST each alert to (repeatable).")
+@click.option(
+    "--position",
+    "position_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File noting the last message forwarded: a restart resumes after it (default: start at the newest).",
+)
 @database_option
 def forward(
     mqtt_address: str | None,
     mqtt_prefix: str,
     discovery_prefix: str,
     webhook_urls: tuple[str, ...],
+    position_path: Path | None,
     database_url: str | None,
 ) -> None:
     """Forward occupancy and alerts to MQTT (with Home Assistant discovery) and signed webhooks.
@@ -198,7 +207,7 @@ def forward(
     import threading
 
     from dashboard.db import get_engine, new_session
-    from dashboard.forward import Forwarder, Sink
+    from dashboard.forward import Forwarder, PositionFile, Sink
     from dashboard.live import OutboxReader, last_id
 
     sinks: list[Sink] = []
@@ -227,10 +236,16 @@ def forward(
         sinks.extend(WebhookSink(url, secret) for url in webhook_urls)
     if not sinks:
         raise click.ClickException("nothing to forward to: give --mqtt and/or --webhook")
-    with new_session(app) as session:
-        start = last_id(session)
+    position = PositionFile(position_path) if position_path is not None else None
+    try:
+        start = position.load() if position is not None else None
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    if start is None:
+        with new_session(app) as session:
+            start = last_id(session)
     reader = OutboxReader(get_engine(app), start, app.config["LIVE_GAP_GRACE_S"])
-    forwarder = Forwarder(reader, app.extensions["gerbang_notifier"], sinks)
+    forwarder = Forwarder(reader, app.extensions["gerbang_notifier"], sinks, position)
     click.echo(f"forwarding live messages after #{start} to {len(sinks)} sink(s); Ctrl-C stops")
     with contextlib.suppress(KeyboardInterrupt):
         forwarder.run(threading.Event())

@@ -5,14 +5,18 @@ It reads the same outbox the live pages read (``live.OutboxReader``), so it sees
 dashboard process ingested, in order, once committed, and hands each message to its sinks: MQTT
 (``mqtt.py``) and signed webhooks (``webhooks.py``). A sink that fails is logged and the message
 is not retried by the forwarder (the webhook sink retries on its own; MQTT state is retained and
-the next update supersedes it).
+the next update supersedes it). With a ``PositionFile`` the forwarder notes the last message it
+handed over, and a restart resumes right after it: what came while it was stopped is forwarded late,
+not lost (as long as the outbox still holds it: one day).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from dashboard.live import Message, Notifier, OutboxReader
@@ -27,6 +31,40 @@ class Sink(Protocol):
         """Hand over one message (``occupancy`` or ``alert``); raise on failure."""
 
 
+class PositionFile:
+    """The id of the last outbox message forwarded, kept in a small text file.
+
+    Args:
+        path: The file; written by atomic replacement, so a crash leaves the old or the new id.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> int | None:
+        """Return the saved id, or None when there is none yet.
+
+        Raises:
+            ValueError: The file holds something else than an id (it names the file).
+        """
+        try:
+            text = self.path.read_text().strip()
+        except FileNotFoundError:
+            return None
+        if not text.isdigit():
+            raise ValueError(f"{self.path} should hold the id of an outbox message, not {text[:40]!r}")
+        return int(text)
+
+    def save(self, message_id: int) -> None:
+        """Remember ``message_id`` as forwarded."""
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with temporary.open("w") as file:
+            file.write(f"{message_id}\n")
+            file.flush()
+            os.fsync(file.fileno())
+        temporary.replace(self.path)
+
+
 class Forwarder:
     """Hands every new outbox message to every sink, in order.
 
@@ -34,12 +72,20 @@ class Forwarder:
         reader: The outbox, from the position to start after.
         notifier: Wakes the loop when messages may be waiting.
         sinks: Where messages go.
+        position: Where to note the last message forwarded (None: nowhere).
     """
 
-    def __init__(self, reader: OutboxReader, notifier: Notifier, sinks: Sequence[Sink]) -> None:
+    def __init__(
+        self,
+        reader: OutboxReader,
+        notifier: Notifier,
+        sinks: Sequence[Sink],
+        position: PositionFile | None = None,
+    ) -> None:
         self.reader = reader
         self.notifier = notifier
         self.sinks = list(sinks)
+        self.position = position
         self.forwarded = 0
         self.failures = 0
 
@@ -54,6 +100,8 @@ class Forwarder:
                     self.failures += 1
                     log.error("forwarding message %s to %s failed: %s", message.id, type(sink).__name__, err)
             self.forwarded += 1
+        if messages and self.position is not None:
+            self.position.save(messages[-1].id)
         return len(messages)
 
     def run(self, stop: threading.Event, wait_s: float = 1.0) -> None:

@@ -131,3 +131,12 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, dat
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x"})
     get_engine(app).dispose()
     assert (app.config["NEAR_SHARE"], app.config["PURGE_AFTER_DAYS"]) == (0.75, 14)
+
+
+def test_forward_refuses_a_position_file_that_is_not_one(runner, tmp_path, monkeypatch) -> None:
+    position = tmp_path / "forward.position"
+    position.write_text("not an id")
+    monkeypatch.setenv("GERBANG_WEBHOOK_SECRET", "s" * 32)
+    result = runner.invoke(["forward", "--webhook", "http://127.0.0.1:9/hook", "--position", str(position)])
+    assert result.exit_code == 1
+    assert "forward.position should hold the id of an outbox message" in result.output

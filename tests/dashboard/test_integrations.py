@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboard.db import get_engine, new_session
-from dashboard.forward import Forwarder
+from dashboard.forward import Forwarder, PositionFile
 from dashboard.live import Message, OutboxReader, PollingNotifier, last_id
 from dashboard.mqtt import MqttSink, discovery
 from dashboard.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSink, sign, verify
@@ -164,3 +164,50 @@ def test_the_forwarder_hands_ingested_messages_to_every_sink(
     ]
     assert forwarder.failures == 2  # the broken sink failed twice and stopped nothing
     assert forwarder.run_once() == 0
+
+
+def test_a_restarted_forwarder_resumes_after_its_saved_position(
+    app: Flask, client: FlaskClient, make_room: Callable, make_station: Callable, tmp_path
+) -> None:
+    make_room("lobby", capacity_people=10)
+    token = make_station("gate-1", "lobby")
+    with new_session(app) as session:
+        start = last_id(session)
+    position = PositionFile(tmp_path / "forward.position")
+    position.save(start)
+    client.post("/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(token))
+    first = Collecting()
+    forwarder = Forwarder(
+        OutboxReader(get_engine(app), position.load()), PollingNotifier(0.01), [first], position
+    )
+    assert forwarder.run_once() == 1
+    # stopped; meanwhile a second person comes in; then a new forwarder starts from the file
+    client.post("/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(token))
+    second = Collecting()
+    again = Forwarder(
+        OutboxReader(get_engine(app), position.load()), PollingNotifier(0.01), [second], position
+    )
+    assert again.run_once() == 1
+    assert [m.data["occupancy"] for m in first.messages + second.messages] == [1, 2]  # none lost, none twice
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # no file yet: start at the newest message
+        (None, None),
+        # a saved id
+        ("41\n", 41),
+        # something else: a clear error naming the file
+        ("hello", ValueError),
+    ],
+)
+def test_the_position_file(tmp_path, content: str | None, expected) -> None:
+    path = tmp_path / "forward.position"
+    if content is not None:
+        path.write_text(content)
+    if expected is ValueError:
+        with pytest.raises(ValueError, match=r"forward\.position should hold the id"):
+            PositionFile(path).load()
+    else:
+        assert PositionFile(path).load() == expected
