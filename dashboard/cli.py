@@ -257,6 +257,14 @@ def forward(
 @click.option(
     "--threads", default=32, show_default=True, type=int, help="Waitress threads (each live page holds one)."
 )
+@click.option(
+    "--connection-limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections this process accepts: stations keep theirs open, so at least the stations "
+    "it serves plus the live pages (mind the open-files limit, ulimit -n).",
+)
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
 @click.option(
     "--insecure-cookies",
@@ -265,7 +273,13 @@ def forward(
 )
 @database_option
 def run(
-    host: str, port: int, threads: int, dev: bool, insecure_cookies: bool, database_url: str | None
+    host: str,
+    port: int,
+    threads: int,
+    connection_limit: int,
+    dev: bool,
+    insecure_cookies: bool,
+    database_url: str | None,
 ) -> None:
     """Serve the dashboard (waitress), with the scheduled jobs in a background thread.
 
@@ -290,7 +304,14 @@ def run(
             import waitress
 
             click.echo(f"dashboard on http://{host}:{port}/")
-            waitress.serve(app, host=host, port=port, threads=threads, channel_timeout=120)
+            waitress.serve(
+                app,
+                host=host,
+                port=port,
+                threads=threads,
+                connection_limit=connection_limit,
+                channel_timeout=120,
+            )
     finally:
         scheduler.stop.set()
 

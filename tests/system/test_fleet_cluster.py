@@ -8,6 +8,7 @@ Bounded: a few seconds of events, every wait with a deadline.
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import urllib.request
@@ -161,3 +162,22 @@ def test_the_simulate_command_refuses_bad_input(
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_process_serves_more_kept_alive_stations_than_waitress_would_by_default(
+    cluster: tuple[Schema, list[Dashboard]],
+) -> None:
+    # Stations keep their connection open; waitress's own limit (100) would shut out the 101st.
+    _schema, dashboards = cluster
+    port = dashboards[0].port
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(130)]
+    try:
+        for conn in connections:
+            conn.request("GET", "/api/v1/health")
+            response = conn.getresponse()
+            assert response.status == 200
+            assert not response.will_close  # kept alive: each still holds its slot
+            response.read()
+    finally:
+        for conn in connections:
+            conn.close()
