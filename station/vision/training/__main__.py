@@ -20,7 +20,7 @@ def main() -> None:
         "--yunet", type=Path, default=_REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=18)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (the CPU is shared)")
     parser.add_argument("--cache", type=Path, default=_REPO / "build" / "mask_crops.npz")
     parser.add_argument("--metrics", type=Path, default=_REPO / "build" / "mask_metrics.json")

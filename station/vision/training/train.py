@@ -39,14 +39,14 @@ class TrainConfig:
     output: Path
     cache: Path = Path("build/mask_crops.npz")
     metrics: Path = Path("build/mask_metrics.json")
-    epochs: int = 12
+    epochs: int = 18
     batch_size: int = 128
     learning_rate: float = 3e-3
     seed: int = 2026
     threads: int = 1
     # Draws per epoch of each image kind: bare faces are few and feed three kinds of draws.
     repeats: dict[str, float] = field(
-        default_factory=lambda: {"with_mask": 1.0, "without_mask": 3.0, "incorrect": 2.0}
+        default_factory=lambda: {"with_mask": 1.5, "without_mask": 3.0, "incorrect": 2.0}
     )
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mask_samples import paste_scene, shared_image
 
-from station.vision.faces import Face, FaceDetector, faces_from_yunet
+from station.vision.faces import DEFAULT_SCORE_THRESHOLD, Face, FaceDetector, box_iou, faces_from_yunet
 from station.vision.models import ModelError, ModelSpec, ModelStore
 
 
@@ -123,3 +123,84 @@ def test_enlarging_only_small_images(detector, size, enlarged):
     frame = np.full((size[1], size[0], 3), 128, np.uint8)
     detector.detect(frame)
     assert (detector._size != size) is enlarged  # the input size the network was set to
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        # the same box
+        ((0, 0, 10, 10), (0, 0, 10, 10), 1.0),
+        # boxes apart
+        ((0, 0, 10, 10), (20, 20, 30, 30), 0.0),
+        # touching at an edge only
+        ((0, 0, 10, 10), (10, 0, 20, 10), 0.0),
+        # half of each overlaps: 50 / (100 + 100 - 50)
+        ((0, 0, 10, 10), (5, 0, 15, 10), 1 / 3),
+        # a box inside another four times its area
+        ((0, 0, 20, 20), (5, 5, 15, 15), 0.25),
+        # empty boxes never overlap
+        ((0, 0, 0, 0), (0, 0, 0, 0), 0.0),
+    ],
+)
+def test_box_iou(a, b, expected):
+    assert box_iou(a, b) == pytest.approx(expected)
+    assert box_iou(b, a) == pytest.approx(expected)
+
+
+SMALL_MASKED = [
+    # a masked face about 35 px wide, which YuNet scores 0.36 at the frame's own scale
+    "with_mask/rwmfd_3",
+    # another, scored 0.24 at the frame's own scale
+    "with_mask/rwmfd_6",
+]
+
+
+@pytest.mark.parametrize("name", SMALL_MASKED)
+def test_a_small_masked_face_is_found_by_the_second_look(detector, name):
+    photo = shared_image(name)
+    frame = paste_scene([photo], face_px=40)
+    found = detector.detect(frame)
+    assert len(found) == 1
+    face = found[0]
+    assert face.score >= DEFAULT_SCORE_THRESHOLD
+    # box and landmarks are in the frame's pixels, on the pasted photo (at x 20, centred vertically)
+    height, width = (
+        round(photo.shape[0] * 40 / max(photo.shape[:2])),
+        round(photo.shape[1] * 40 / max(photo.shape[:2])),
+    )
+    top = (480 - height) // 2
+    nose_x, nose_y = face.landmarks[2]
+    assert 20 < nose_x < 20 + width
+    assert top < nose_y < top + height
+    x1, y1, x2, y2 = face.box
+    assert x1 < nose_x < x2
+    assert y1 < nose_y < y2
+    assert 20 <= face.width_px <= 60
+
+
+@pytest.mark.parametrize(
+    ("settings", "verify"),
+    [
+        # no candidates at all
+        ({"candidate_threshold": 0}, True),
+        # candidates, but none looked at
+        ({"max_candidates": 0}, True),
+        # the second look turned off for one call
+        ({}, False),
+    ],
+)
+@pytest.mark.parametrize("name", SMALL_MASKED)
+def test_without_the_second_look_the_unsure_face_is_dropped(models_dir, settings, verify, name):
+    detector = FaceDetector(store=ModelStore(models_dir, download=False), **settings)
+    frame = paste_scene([shared_image(name)], face_px=40)
+    assert detector.detect(frame, verify=verify) == []
+
+
+def test_every_face_returned_scores_the_threshold(models_dir):
+    photos = [shared_image(name) for name in ("with_mask/rwmfd_3", "without_mask/fmd_0", "with_mask/rwmfd_6")]
+    frame = paste_scene(photos, face_px=40)
+    for threshold in (0.5, 0.7, 0.9):
+        detector = FaceDetector(store=ModelStore(models_dir, download=False), score_threshold=threshold)
+        faces = detector.detect(frame)
+        assert all(face.score >= threshold for face in faces)
+        assert [face.score for face in faces] == sorted((face.score for face in faces), reverse=True)
