@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +122,17 @@ def _covered(box: tuple[float, ...], by: tuple[float, ...]) -> bool:
     return area > 0 and max(0.0, width) * max(0.0, height) >= 0.5 * area
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Show only OpenCV's errors inside the block (its log level is restored after)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 class FaceDetector:
     """YuNet face detector, with a second, enlarged look at the faces it is unsure of.
 
@@ -167,13 +180,14 @@ class FaceDetector:
         self.model_path = Path(model_path)
         self._size: tuple[int, int] = (320, 320)
         lowest = min(score_threshold, CROP_SCORE_THRESHOLD, self.candidate_threshold or score_threshold)
-        self._detector = cv2.FaceDetectorYN.create(
-            str(self.model_path), "", self._size, lowest, nms_threshold, 5000
-        )
         self._patch_px = round(VERIFY_CONTEXT * VERIFY_FACE_PX)
-        self._verifier = cv2.FaceDetectorYN.create(
-            str(self.model_path), "", (self._patch_px, self._patch_px), score_threshold, nms_threshold, 50
-        )
+        with _quiet_opencv():  # OpenCV 5 warns on every YuNet load that targets are not supported yet
+            self._detector = cv2.FaceDetectorYN.create(
+                str(self.model_path), "", self._size, lowest, nms_threshold, 5000
+            )
+            self._verifier = cv2.FaceDetectorYN.create(
+                str(self.model_path), "", (self._patch_px, self._patch_px), score_threshold, nms_threshold, 50
+            )
 
     def detect(self, image: np.ndarray, *, enlarge: bool = True, verify: bool = True) -> list[Face]:
         """Find the faces in a BGR image.
