@@ -64,10 +64,13 @@ class MaskClassifier:
 
     Args:
         model_path: ONNX file (default: the committed ``mask_classifier.onnx``).
+        mirror: Average each crop's probabilities with its mirror image's (the network was trained on
+            both; the average is steadier on small and blurred faces, for about 0.3 ms a face).
     """
 
-    def __init__(self, model_path: Path | str = DEFAULT_MODEL_PATH):
+    def __init__(self, model_path: Path | str = DEFAULT_MODEL_PATH, *, mirror: bool = True):
         self.model_path = Path(model_path)
+        self.mirror = mirror
         self._net = cv2.dnn.readNetFromONNX(str(self.model_path))
 
     def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -81,15 +84,21 @@ class MaskClassifier:
         """
         if not crops:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
+        images = [np.ascontiguousarray(crop) for crop in crops]
+        if self.mirror:
+            images += [cv2.flip(image, 1) for image in images]
         blob = cv2.dnn.blobFromImages(
-            [np.ascontiguousarray(crop) for crop in crops],
+            images,
             scalefactor=1.0 / 255.0,
             size=(CROP_SIZE_PX, CROP_SIZE_PX),
             swapRB=False,
             crop=False,
         )
         self._net.setInput(blob)
-        return np.asarray(self._net.forward(), dtype=np.float32).reshape(len(crops), len(LABELS))
+        rows = np.asarray(self._net.forward(), dtype=np.float32).reshape(len(images), len(LABELS))
+        if self.mirror:
+            rows = (rows[: len(crops)] + rows[len(crops) :]) / 2
+        return rows
 
     def classify_crops(self, crops: Sequence[np.ndarray]) -> list[MaskVerdict]:
         """Classify aligned face crops.

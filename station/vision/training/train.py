@@ -357,7 +357,7 @@ def evaluate(net: MaskNet, onnx_path: Path, data: Crops, val_indices: np.ndarray
     Returns:
         Metrics.
     """
-    classifier = MaskClassifier(onnx_path)
+    classifier = MaskClassifier(onnx_path, mirror=False)  # compared with PyTorch crop for crop
     images = val_crops(data, val_indices)
     labels = np.array([data.samples[i].label for i in val_indices])
     sources = np.array([data.samples[i].source for i in val_indices])

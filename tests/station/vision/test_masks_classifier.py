@@ -11,6 +11,7 @@ from station.vision.align import CROP_SIZE_PX
 from station.vision.masks import (
     DEFAULT_MODEL_PATH,
     LABELS,
+    MaskClassifier,
     MaskLabel,
     MaskVerdict,
     confusion_matrix,
@@ -74,6 +75,25 @@ def test_probabilities_for_a_batch_match_one_by_one(classifier):
     for crop, row in zip(crops, batch, strict=True):
         np.testing.assert_allclose(classifier.probabilities([crop])[0], row, atol=1e-5)
     assert classifier.probabilities([]).shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("mirror", "symmetric"),
+    [
+        # the default: a crop and its mirror image get the same verdict, to the last digit
+        (True, True),
+        # one look only (what training compares with PyTorch): the two differ
+        (False, False),
+    ],
+)
+def test_mirror_averaging_makes_a_face_and_its_mirror_image_agree(mirror, symmetric):
+    classifier = MaskClassifier(mirror=mirror)
+    rng = np.random.default_rng(1)
+    crop = rng.integers(0, 256, (CROP_SIZE_PX, CROP_SIZE_PX, 3), dtype=np.uint8)
+    mirrored = np.ascontiguousarray(crop[:, ::-1])
+    rows = classifier.probabilities([crop, mirrored])
+    assert np.allclose(rows[0], rows[1], atol=1e-6) is symmetric
+    np.testing.assert_allclose(rows.sum(axis=1), 1.0, atol=1e-5)
 
 
 @pytest.fixture(scope="module")
