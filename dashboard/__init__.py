@@ -16,6 +16,7 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -66,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=default_database_url(app.instance_path),
         DATABASE_POOL_SIZE=20,
         DATABASE_MAX_OVERFLOW=5,
+        DATABASE_POOL_TIMEOUT_S=5.0,
         NEAR_SHARE=0.8,
         FEVER_C=37.3,
         PURGE_AFTER_DAYS=30,
@@ -110,6 +112,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(PoolTimeoutError, _database_down)  # every connection busy: retry soon
     app.register_error_handler(Exception, _server_error)
     return app
 
@@ -144,8 +147,8 @@ def _http_error(err: HTTPException) -> ResponseReturnValue:
     return render_template("error.html", error=err), err.code or 500
 
 
-def _database_down(err: OperationalError) -> ResponseReturnValue:
-    """The database is unreachable (restarting, a lost connection): 503, so clients retry."""
+def _database_down(err: OperationalError | PoolTimeoutError) -> ResponseReturnValue:
+    """The database is unreachable (restarting, a lost connection) or busy: 503, so clients retry."""
     log.error("database unavailable on %s %s: %s", request.method, request.path, str(err).splitlines()[0])
     message = "the database is unavailable; try again shortly"
     if _wants_json():

@@ -207,7 +207,7 @@ def forward(
     import threading
 
     from dashboard.db import get_engine, new_session
-    from dashboard.forward import Forwarder, PositionFile, Sink
+    from dashboard.forward import Forwarder, PositionFile, Sink, starting_point
     from dashboard.live import OutboxReader, last_id
 
     sinks: list[Sink] = []
@@ -236,14 +236,16 @@ def forward(
         sinks.extend(WebhookSink(url, secret) for url in webhook_urls)
     if not sinks:
         raise click.ClickException("nothing to forward to: give --mqtt and/or --webhook")
+
+    def newest_id() -> int:
+        with new_session(app) as session:
+            return last_id(session)
+
     position = PositionFile(position_path) if position_path is not None else None
     try:
-        start = position.load() if position is not None else None
+        start = starting_point(position, newest_id)
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from None
-    if start is None:
-        with new_session(app) as session:
-            start = last_id(session)
     reader = OutboxReader(get_engine(app), start, app.config["LIVE_GAP_GRACE_S"])
     forwarder = Forwarder(reader, app.extensions["gerbang_notifier"], sinks, position)
     click.echo(f"forwarding live messages after #{start} to {len(sinks)} sink(s); Ctrl-C stops")
@@ -304,6 +306,7 @@ def run(
             import waitress
 
             click.echo(f"dashboard on http://{host}:{port}/")
+            _warn_if_few_open_files(connection_limit + threads + 64)
             waitress.serve(
                 app,
                 host=host,
@@ -311,9 +314,24 @@ def run(
                 threads=threads,
                 connection_limit=connection_limit,
                 channel_timeout=120,
+                asyncore_use_poll=True,  # select() fails past file descriptor 1023; poll() does not
             )
     finally:
         scheduler.stop.set()
+
+
+def _warn_if_few_open_files(needed: int) -> None:
+    """Say so when the open-files limit is below what the connection limit needs."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        click.echo(
+            f"warning: the open-files limit ({soft}) is below the {needed} this process may need "
+            "(--connection-limit, threads, database connections): raise it (ulimit -n) or lower "
+            "--connection-limit",
+            err=True,
+        )
 
 
 cli = click.Group(commands=[dashboard_group])

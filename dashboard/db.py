@@ -53,7 +53,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, pool_size: int = 20, max_overflow: int = 5) -> Engine:
+def make_engine(url: str, pool_size: int = 20, max_overflow: int = 5, pool_timeout_s: float = 5.0) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
 
     Args:
@@ -64,6 +64,8 @@ def make_engine(url: str, pool_size: int = 20, max_overflow: int = 5) -> Engine:
             (a new server process each time: under load that churn costs more than the requests).
         max_overflow: Extra connections opened for a burst, closed after it. Keep processes x
             (``pool_size`` + ``max_overflow``) + 1 listener each under PostgreSQL's ``max_connections``.
+        pool_timeout_s: Longest wait for a free connection; then the request fails with 503 (before a
+            station's own 10 s timeout, so it does not retry while its first try still waits).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -77,16 +79,17 @@ def make_engine(url: str, pool_size: int = 20, max_overflow: int = 5) -> Engine:
             cursor.close()
 
         return engine
-    # No pre-ping: it costs a round trip per request. After PostgreSQL restarts, the first statement
-    # on a stale connection fails (503, the station retries) and SQLAlchemy then drops every pooled
-    # connection made before the failure, so one request per process sees it.
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    # No pre-ping: it costs a round trip per request. After PostgreSQL restarts, the requests on stale
+    # connections fail (503, stations retry) and SQLAlchemy drops every pooled connection made before
+    # the failure, so the next requests get fresh ones.
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s)
 
 
 def init_app(app: Flask) -> None:
     """Create the app's engine and close the request's session at teardown."""
-    pool = (app.config["DATABASE_POOL_SIZE"], app.config["DATABASE_MAX_OVERFLOW"])
-    engine = make_engine(app.config["DATABASE_URL"], *pool)
+    config = app.config
+    pool = (config["DATABASE_POOL_SIZE"], config["DATABASE_MAX_OVERFLOW"], config["DATABASE_POOL_TIMEOUT_S"])
+    engine = make_engine(config["DATABASE_URL"], *pool)
     app.extensions[ENGINE_KEY] = engine
     app.extensions[SESSIONMAKER_KEY] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -63,6 +63,28 @@ class PositionFile:
             file.flush()
             os.fsync(file.fileno())
         temporary.replace(self.path)
+
+
+def starting_point(position: PositionFile | None, newest_id: Callable[[], int]) -> int:
+    """Return the outbox id to forward after: the saved position, else the newest message.
+
+    A new position file gets the newest id at once, so a restart resumes there even when the
+    forwarder stopped before it forwarded anything.
+
+    Args:
+        position: The position file, or None.
+        newest_id: Returns the newest outbox id (``live.last_id``).
+
+    Raises:
+        ValueError: The position file holds something else than an id.
+        OSError: The position file cannot be read or written.
+    """
+    start = position.load() if position is not None else None
+    if start is None:
+        start = newest_id()
+        if position is not None:
+            position.save(start)
+    return start
 
 
 class Forwarder:

@@ -16,6 +16,15 @@ from enum import StrEnum
 
 import serial
 
+#: What a vanished or failing device raises, from pyserial and beneath it.
+DEVICE_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, TypeError)
+try:  # POSIX: pyserial's flush (tcdrain) on a device gone mid-write raises termios.error, no OSError
+    import termios
+
+    DEVICE_ERRORS += (termios.error,)
+except ImportError:  # pragma: no cover - Windows has no termios
+    pass
+
 log = logging.getLogger(__name__)
 
 Opener = Callable[..., serial.SerialBase]
@@ -100,7 +109,7 @@ class SerialPort:
             if data and port.in_waiting:
                 data += port.read(min(size - len(data), port.in_waiting))
             return data
-        except (serial.SerialException, OSError, TypeError) as err:
+        except DEVICE_ERRORS as err:
             self._lost(err)
             return b""
 
@@ -113,7 +122,7 @@ class SerialPort:
             port.write(data)
             port.flush()
             return True
-        except (serial.SerialException, OSError, TypeError) as err:
+        except DEVICE_ERRORS as err:
             self._lost(err)
             return False
 
@@ -123,7 +132,7 @@ class SerialPort:
             if self._serial is not None:
                 try:
                     self._serial.close()
-                except (serial.SerialException, OSError):
+                except DEVICE_ERRORS:
                     log.debug("closing %s failed", self.url, exc_info=True)
                 self._serial = None
 

@@ -54,7 +54,8 @@ class HttpSender:
 
     A fleet's stations post every second or so: reusing the connection spares both sides a TCP
     (and TLS) handshake per batch. A connection the server has since closed is replaced and the
-    batch sent once more (safe: the dashboard applies an event id once).
+    batch sent once more (safe: the dashboard applies an event id once). The ``http_proxy`` /
+    ``https_proxy`` / ``no_proxy`` environment variables are honoured as by ``urllib``.
 
     Args:
         base_url: The dashboard's address, such as ``http://10.0.0.5:5000`` or ``https://...``.
@@ -68,9 +69,12 @@ class HttpSender:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) address: {base_url!r}")
         self._scheme = parts.scheme
-        self._host = parts.hostname
-        self._port = parts.port
+        self._host = parts.hostname  # without an IPv6 address's brackets
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._path = parts.path
+        self._proxy = _proxy_for(parts.scheme, parts.netloc)
+        if self._proxy is not None and parts.scheme == "http":
+            self._path = self.url  # a plain-HTTP proxy is sent the whole address
         self._token = token
         self.timeout_s = timeout_s
         self._conn: http.client.HTTPConnection | None = None
@@ -97,10 +101,13 @@ class HttpSender:
         raise UplinkError(f"{self.url} answered {status}: {detail}")
 
     def close(self) -> None:
-        """Close the kept-alive connection (the next batch opens a new one)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Close the kept-alive connection (the next batch opens a new one).
+
+        Safe while another thread sends: that send fails with an ``UplinkError``.
+        """
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def _post(self, body: bytes) -> tuple[int, bytes]:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"}
@@ -114,15 +121,37 @@ class HttpSender:
             return self._exchange(body, headers)
 
     def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self._conn is None:
-            kind = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-            self._conn = kind(self._host, self._port, timeout=self.timeout_s)
-        self._conn.request("POST", self._path, body=body, headers=headers)
-        response = self._conn.getresponse()
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._connect()
+        conn.request("POST", self._path, body=body, headers=headers)
+        response = conn.getresponse()
         payload = response.read()
         if response.will_close:
             self.close()
         return response.status, payload
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._proxy is None:
+            kind = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            return kind(self._host, self._port, timeout=self.timeout_s)
+        proxy_host, proxy_port = self._proxy
+        if self._scheme == "https":  # a CONNECT tunnel through the proxy; TLS end to end
+            conn = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=self.timeout_s)
+            conn.set_tunnel(self._host, self._port)
+            return conn
+        return http.client.HTTPConnection(proxy_host, proxy_port, timeout=self.timeout_s)
+
+
+def _proxy_for(scheme: str, netloc: str) -> tuple[str, int] | None:
+    """Return the (host, port) of the proxy the environment names for ``scheme``, unless bypassed."""
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(netloc):
+        return None
+    parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if not parts.hostname:
+        return None
+    return parts.hostname, parts.port or 8080
 
 
 def _error_text(payload: bytes, reason: str) -> str:

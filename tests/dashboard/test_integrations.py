@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboard.db import get_engine, new_session
-from dashboard.forward import Forwarder, PositionFile
+from dashboard.forward import Forwarder, PositionFile, starting_point
 from dashboard.live import Message, OutboxReader, PollingNotifier, last_id
 from dashboard.mqtt import MqttSink, discovery
 from dashboard.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSink, sign, verify
@@ -211,3 +211,25 @@ def test_the_position_file(tmp_path, content: str | None, expected) -> None:
             PositionFile(path).load()
     else:
         assert PositionFile(path).load() == expected
+
+
+@pytest.mark.parametrize(
+    ("saved", "expected_start", "saved_after"),
+    [
+        # first start with a position file: the newest message, noted at once (a restart before any
+        # message is forwarded resumes there, so nothing raised meanwhile is missed)
+        (None, 7, 7),
+        # a restart: after the saved position, whatever the newest is now
+        (3, 3, 3),
+    ],
+)
+def test_the_forwarder_starts_after_its_position(tmp_path, saved, expected_start, saved_after) -> None:
+    position = PositionFile(tmp_path / "forward.position")
+    if saved is not None:
+        position.save(saved)
+    assert starting_point(position, lambda: 7) == expected_start
+    assert position.load() == saved_after
+
+
+def test_without_a_position_file_the_forwarder_starts_at_the_newest() -> None:
+    assert starting_point(None, lambda: 12) == 12

@@ -307,3 +307,31 @@ def test_an_unreachable_database_is_a_503_the_station_retries(tmp_path: Path) ->
         assert app.test_client().get("/api/v1/health").status_code == 503
     finally:
         get_engine(app).dispose()
+
+
+def test_every_connection_busy_is_a_503_after_the_pool_timeout(database_url: str, tmp_path: Path) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the connection pool is sized for PostgreSQL")
+    settings = {
+        **app_settings(database_url, tmp_path),
+        "DATABASE_POOL_SIZE": 1,
+        "DATABASE_MAX_OVERFLOW": 0,
+        "DATABASE_POOL_TIMEOUT_S": 0.2,
+        "LIVE_NOTIFY": False,
+    }
+    app = create_app(settings)
+    busy = get_engine(app).connect()  # the pool's only connection, held by "another request"
+    try:
+        response = app.test_client().post(
+            "/api/v1/events", json={"events": [crossing("in")]}, headers=bearer("token")
+        )
+        assert response.status_code == 503  # not a 500: the station retries
+        assert response.headers["Retry-After"] == "2"
+    finally:
+        busy.close()
+    try:
+        client = app.test_client()
+        free = client.post("/api/v1/events", json={"events": [crossing("in")]}, headers=bearer("x"))
+        assert free.status_code == 401  # the pool answers again: the unknown token is what fails now
+    finally:
+        get_engine(app).dispose()

@@ -1,9 +1,11 @@
 """The reconnecting serial port on pyserial URLs."""
 
 import socket
+import termios
 import threading
 
 import pytest
+import serial
 
 from sensors.serialport import PortError, PortState, SerialPort
 from sensors.thermometer.protocols import get_protocol
@@ -59,3 +61,39 @@ def test_socket_url_reads_a_networked_thermometer():
     finally:
         server.close()
     assert [(r.object_c, r.ambient_c) for r in readings] == [(36.7, 25.0)] * 3
+
+
+class _VanishingSerial:
+    """A port whose device is pulled out between the write and the drain, as a pty's master closing."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.in_waiting = 0
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        # what pyserial's flush raises from tcdrain on Linux: termios.error is no OSError
+        termios.error(5, "Input/output error"),
+        # pyserial's own
+        serial.SerialException("device reports readiness to read but returned no data"),
+    ],
+)
+def test_a_device_gone_mid_write_is_offline_not_a_crash(error):
+    states = []
+    vanishing = _VanishingSerial(error)
+    port = SerialPort("fake://", baud=9600, on_state=states.append, opener=lambda *_a, **_k: vanishing)
+    port.open()
+    assert port.write(b"\xa5\x45\xea") is False
+    assert port.state is PortState.OFFLINE
+    assert states[-1] is PortState.OFFLINE

@@ -2,6 +2,7 @@
 
 import json
 import re
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -148,12 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
     answers: ClassVar[list] = []
     seen: ClassVar[list] = []
     peers: ClassVar[list] = []  # the client's (address, port) of each request
+    paths: ClassVar[list] = []  # the request target of each request
     hang_up: ClassVar[bool] = False  # close each connection after the answer, without saying so
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append((self.headers["Authorization"], body))
         type(self).peers.append(self.client_address)
+        type(self).paths.append(self.path)
         status, answer = type(self).answers.pop(0)
         payload = json.dumps(answer).encode()
         self.send_response(status)
@@ -174,6 +177,7 @@ def http_dashboard():
     thread.start()
     _Handler.seen = []
     _Handler.peers = []
+    _Handler.paths = []
     _Handler.hang_up = False
     yield server, _Handler
     server.shutdown()
@@ -230,6 +234,39 @@ def test_http_sender_replaces_a_connection_the_server_closed(http_dashboard):
     sender.close()
     assert [body["events"][0]["id"] for _, body in handler.seen] == [e["id"] for e in events]
     assert len(set(handler.peers)) == 2  # the second batch went on a new connection
+
+
+def test_http_sender_reaches_an_ipv6_address(http_dashboard):
+    _server, handler = http_dashboard
+
+    class Server6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    server = Server6(("::1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.answers = [(200, {"accepted": 1, "duplicates": 0})]
+    sender = HttpSender(f"http://[::1]:{server.server_port}", "t")
+    try:
+        assert sender.send([crossing(1).to_json()]) == Receipt(1, 0)
+    finally:
+        sender.close()
+        server.shutdown()
+        server.server_close()
+    assert handler.paths == ["/api/v1/events"]
+
+
+def test_http_sender_goes_through_the_proxy_the_environment_names(http_dashboard, monkeypatch):
+    proxy, handler = http_dashboard  # the test server plays the proxy
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_port}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    handler.answers = [(200, {"accepted": 1, "duplicates": 0})]
+    sender = HttpSender("http://dashboard.example:5000", "t")
+    try:
+        assert sender.send([crossing(1).to_json()]) == Receipt(1, 0)
+    finally:
+        sender.close()
+    assert handler.paths == ["http://dashboard.example:5000/api/v1/events"]  # a proxy gets the whole address
 
 
 @pytest.mark.parametrize(

@@ -90,8 +90,11 @@ def wait_until(condition, timeout_s: float, step_s: float = 0.05) -> bool:
 class Dashboard:
     """``gerbang dashboard run`` on a fixed port, which can be killed and started again."""
 
-    def __init__(self, database_url: str, log_dir: Path, threads: int = 8) -> None:
+    def __init__(
+        self, database_url: str, log_dir: Path, threads: int = 8, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.database_url = database_url
+        self.extra_args = extra_args
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_dir = log_dir
@@ -114,6 +117,7 @@ class Dashboard:
                 str(self.threads),
                 "--database",
                 self.database_url,
+                *self.extra_args,
             ],
             env=env,
             stdout=log,

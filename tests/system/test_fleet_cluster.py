@@ -169,15 +169,36 @@ def test_a_process_serves_more_kept_alive_stations_than_waitress_would_by_defaul
 ) -> None:
     # Stations keep their connection open; waitress's own limit (100) would shut out the 101st.
     _schema, dashboards = cluster
-    port = dashboards[0].port
-    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(130)]
+    assert all(status == 200 for status in kept_alive_health_checks(dashboards[0].port, 130))
+
+
+def test_past_file_descriptor_1023_a_process_keeps_serving(
+    cluster: tuple[Schema, list[Dashboard]], tmp_path: Path
+) -> None:
+    # With select(), waitress's loop dies at the first socket numbered 1024 or more; it must poll().
+    schema, _dashboards = cluster
+    dashboard = Dashboard(schema.url, tmp_path, extra_args=("--connection-limit", "1500"))
+    dashboard.start()
+    try:
+        statuses = kept_alive_health_checks(dashboard.port, 1100)
+        assert statuses.count(200) == 1100
+        assert dashboard.healthy()
+    finally:
+        dashboard.stop()
+
+
+def kept_alive_health_checks(port: int, count: int) -> list[int]:
+    """Open ``count`` connections, each kept alive after one health check; return the statuses."""
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(count)]
+    statuses = []
     try:
         for conn in connections:
             conn.request("GET", "/api/v1/health")
             response = conn.getresponse()
-            assert response.status == 200
             assert not response.will_close  # kept alive: each still holds its slot
             response.read()
+            statuses.append(response.status)
     finally:
         for conn in connections:
             conn.close()
+    return statuses
