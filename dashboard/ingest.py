@@ -62,7 +62,6 @@ STATIONS: Table = Station.__table__
 ROOMS: Table = Room.__table__
 ALERTS: Table = Alert.__table__
 INGESTED: Table = IngestedEvent.__table__
-_INSERTS: dict[Table, Insert] = {}  # one statement per table: compiled once, cached by SQLAlchemy
 _ALERT_INSERT = insert(ALERTS).returning(ALERTS.c.id)
 _SENDER_QUERY = (
     select(
@@ -214,13 +213,6 @@ def ingest(
     return Result(accepted=accepted, duplicates=len(events) - accepted)
 
 
-def _insert(table: Table) -> Insert:
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = insert(table)
-    return statement
-
-
 class _Batch:
     """The work of one batch: applies events, remembers what to tell the live stream."""
 
@@ -250,7 +242,8 @@ class _Batch:
     def finish(self) -> None:
         """Write the batch's rows, a table at a time, and the room's new figures to the live stream."""
         for table, rows in self.rows.items():
-            self.session.execute(_insert(table), rows[0] if len(rows) == 1 else rows)
+            # compiled once per table: SQLAlchemy caches statements by their structure
+            self.session.execute(insert(table), rows[0] if len(rows) == 1 else rows)
         if self.count_after is not None:  # the count each UPDATE returned: no need to read it again
             sender = self.sender
             snapshot = occupancy.figures(
