@@ -9,7 +9,10 @@ them again), then measures in one run:
 - gerbang: ``MaskDetector.detect``, detection (with the second look at unsure faces) plus alignment and
   classification of every face (what ``gerbang masks detect`` does per image), median and 90th percentile;
 - classify/crop: one aligned 64 px crop through the classifier (``cv2.dnn``);
-- align+classify/face: cutting the aligned crop out of a frame and classifying it.
+- align+classify/face: cutting the aligned crop out of a frame and classifying it;
+- street: 60 synthetic street scenes of 512x366 (``station.vision.training.scenes``: three to six training
+  photos of people with faces of 32-80 px on a cluttered background, as crowd photos come), each frame
+  timed twice: the closest to a real photo set, with its own YuNet-only baseline.
 
 Usage: ``.venv/bin/python bench/masks.py [--runs 200] [--threads N]``. The target is detect + classify
 within 20 ms per 512x366 image on a 2-core CPU.
@@ -34,6 +37,8 @@ from station.vision.align import align_face  # noqa: E402
 from station.vision.faces import FaceDetector  # noqa: E402
 from station.vision.masks import MaskClassifier, MaskDetector  # noqa: E402
 from station.vision.models import ModelStore  # noqa: E402
+from station.vision.training.data import list_samples  # noqa: E402
+from station.vision.training.scenes import _street_frame  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 FACES = [
@@ -62,6 +67,24 @@ def scene(width_px: int, height_px: int, faces: int, face_px: int) -> np.ndarray
         y = (height_px - photo.shape[0]) // 2
         frame[y : y + photo.shape[0], x : x + photo.shape[1]] = photo
     return frame
+
+
+def street_frames(detector: FaceDetector, count: int = 60) -> list[np.ndarray]:
+    """``count`` street scenes of 512x366 with three to six training photos of 32-80 px faces each."""
+    samples = [s for s in list_samples(SHARED / "datasets" / "masks") if s.split == "train"][:400]
+    photos = [cv2.imread(str(sample.path)) for sample in samples]
+    faces = []
+    for photo in photos:
+        face = detector.find_in_crop(photo)
+        height, width = photo.shape[:2]
+        faces.append(face.box if face else (0.05 * width, 0.05 * height, 0.95 * width, 0.95 * height))
+    rng = np.random.default_rng(3)
+    frames = []
+    for _ in range(count):
+        chosen = rng.permutation(len(photos))[: int(rng.integers(3, 7))]
+        frame, _ = _street_frame(rng, photos, faces, chosen, 32, 80, (512, 366))
+        frames.append(frame)
+    return frames
 
 
 def times_ms(call: Callable[[], object], runs: int) -> list[float]:
@@ -106,6 +129,17 @@ def main() -> None:
         name = f"{width}x{height}" + (f" ({face_px} px)" if face_px < 64 else "")
         median = statistics.median(full)
         print(f"{name:<18}{len(found):>6}{yunet:>10.2f}{median:>12.2f}{p90(full):>8.2f}   ({labels})")
+    frames = street_frames(detector)
+    yunet_street = [
+        t for frame in frames for t in times_ms(lambda f=frame: detector.detect(f, verify=False), 2)
+    ]
+    full_street = [t for frame in frames for t in times_ms(lambda f=frame: pipeline.detect(f), 2)]
+    faces_street = sum(len(pipeline.detect(frame)) for frame in frames) / len(frames)
+    print(
+        f"{'512x366 street':<18}{faces_street:>6.1f}{statistics.median(yunet_street):>10.2f}"
+        f"{statistics.median(full_street):>12.2f}{p90(full_street):>8.2f}   "
+        f"({len(frames)} frames, faces found per frame on average)"
+    )
     frame = scene(640, 480, 4, 110)
     face = detector.detect(frame)[0]
     crop = align_face(frame, face.landmarks_array())

@@ -8,6 +8,8 @@ down sits.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 #: Side of the classifier's input crop.
@@ -34,6 +36,14 @@ TIGHT_CROP_LANDMARKS = (
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _template(size_px: int, pad_px: int) -> np.ndarray:
+    unit = 0.5 + (_TEMPLATE_112 / 112.0 - 0.5) * TEMPLATE_ZOOM
+    template = unit * size_px + pad_px
+    template.flags.writeable = False
+    return template
+
+
 def template_px(size_px: int = CROP_SIZE_PX, pad_px: int = 0) -> np.ndarray:
     """Return the template landmarks in a crop of ``size_px`` with ``pad_px`` extra on every side.
 
@@ -44,12 +54,16 @@ def template_px(size_px: int = CROP_SIZE_PX, pad_px: int = 0) -> np.ndarray:
     Returns:
         A (5, 2) float array of pixel coordinates.
     """
-    unit = 0.5 + (_TEMPLATE_112 / 112.0 - 0.5) * TEMPLATE_ZOOM
-    return unit * size_px + pad_px
+    return _template(size_px, pad_px).copy()
 
 
 def similarity_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity transform (Umeyama) taking ``src`` points onto ``dst`` points.
+    """Least-squares similarity transform (rotation, uniform scale, shift) taking ``src`` onto ``dst``.
+
+    In two dimensions the least-squares solution (Umeyama's, without reflection) has a closed form: with
+    both point sets centred, the matrix's first column is ``(a, b)`` where ``a = sum(x * u + y * v) / n``
+    and ``b = sum(x * v - y * u) / n`` over source points ``(x, y)`` and destination points ``(u, v)``,
+    ``n = sum(x * x + y * y)``.
 
     Args:
         src: (N, 2) points.
@@ -61,19 +75,19 @@ def similarity_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     src = np.asarray(src, dtype=np.float64)
     dst = np.asarray(dst, dtype=np.float64)
     src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    cov = dst_c.T @ src_c / len(src)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1, 1] = -1.0
-    rotation = u @ d @ vt
-    var_src = (src_c**2).sum() / len(src)
-    scale = float(np.trace(np.diag(s) @ d) / var_src) if var_src > 0 else 1.0
-    matrix = np.zeros((2, 3))
-    matrix[:, :2] = scale * rotation
-    matrix[:, 2] = dst_mean - scale * rotation @ src_mean
-    return matrix
+    x, y = (src - src_mean).T
+    u, v = (dst - dst_mean).T
+    norm = float(x @ x + y @ y)
+    if norm <= 0:
+        a, b = 1.0, 0.0
+    else:
+        a, b = float(x @ u + y @ v) / norm, float(x @ v - y @ u) / norm
+    return np.array(
+        [
+            [a, -b, dst_mean[0] - a * src_mean[0] + b * src_mean[1]],
+            [b, a, dst_mean[1] - b * src_mean[0] - a * src_mean[1]],
+        ]
+    )
 
 
 def align_face(
@@ -96,9 +110,10 @@ def align_face(
     import cv2
 
     points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    matrix = similarity_matrix(points, template_px(size_px, pad_px))
+    template = _template(size_px, pad_px)
+    matrix = similarity_matrix(points, template)
     out_px = size_px + 2 * pad_px
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     if scale < 0.7:
         # Shrink the region the crop comes from first, then warp at about the final scale.
         inverse = cv2.invertAffineTransform(matrix)
@@ -118,7 +133,7 @@ def align_face(
         )
         fx, fy = small.shape[1] / roi.shape[1], small.shape[0] / roi.shape[0]
         shrunk = (points - [x0, y0]) * [fx, fy]
-        matrix = similarity_matrix(shrunk, template_px(size_px, pad_px))
+        matrix = similarity_matrix(shrunk, template)
         image = small
     return cv2.warpAffine(
         image, matrix, (out_px, out_px), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE

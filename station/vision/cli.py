@@ -14,7 +14,15 @@ import cv2
 import numpy as np
 
 from station.vision.faces import DEFAULT_SCORE_THRESHOLD, FaceDetector
-from station.vision.masks import DEFAULT_MODEL_PATH, LABELS, MaskClassifier, MaskDetector, confusion_matrix
+from station.vision.masks import (
+    DEFAULT_MODEL_PATH,
+    DOOR_PRIOR,
+    LABELS,
+    MaskClassifier,
+    MaskDetector,
+    confusion_matrix,
+    prior_weights,
+)
 from station.vision.models import ModelError, ModelStore
 
 logger = logging.getLogger(__name__)
@@ -48,12 +56,29 @@ def _read(path: Path) -> np.ndarray | None:
     return image
 
 
-def _mask_detector(model_dir: Path | None, classifier: Path, score_threshold: float) -> MaskDetector:
+def _mask_detector(
+    model_dir: Path | None, classifier: Path, score_threshold: float, prior: tuple[float, ...] | None
+) -> MaskDetector:
     try:
         detector = FaceDetector(store=ModelStore(model_dir), score_threshold=score_threshold)
     except ModelError as error:
         raise click.ClickException(str(error)) from error
-    return MaskDetector(detector, MaskClassifier(classifier))
+    return MaskDetector(detector, MaskClassifier(classifier, prior=prior))
+
+
+def _parse_prior(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[float, ...] | None:
+    """``none``, or three comma-separated shares (with_mask, without_mask, incorrect)."""
+    if value.strip().lower() == "none":
+        return None
+    try:
+        prior = tuple(float(part) for part in value.split(","))
+        prior_weights(prior)
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{value!r}: give three positive shares for {', '.join(LABELS)} (such as "
+            f"{_DOOR_PRIOR_TEXT}), or 'none' for the network's own probabilities"
+        ) from error
+    return prior
 
 
 _paths_argument = click.argument(
@@ -74,6 +99,17 @@ _classifier_option = click.option(
 )
 
 
+_DOOR_PRIOR_TEXT = ",".join(f"{share:g}" for share in DOOR_PRIOR)
+_prior_option = click.option(
+    "--prior",
+    default=_DOOR_PRIOR_TEXT,
+    show_default=True,
+    callback=_parse_prior,
+    help="Expected shares of with_mask, without_mask and incorrect faces, or 'none' for the network's own "
+    "probabilities.",
+)
+
+
 @click.group("masks")
 def masks() -> None:
     """Find faces and tell whether each wears a mask properly."""
@@ -87,11 +123,17 @@ def masks() -> None:
 )
 @_model_dir_option
 @_classifier_option
+@_prior_option
 def detect(
-    paths: tuple[Path, ...], as_json: bool, score_threshold: float, model_dir: Path | None, classifier: Path
+    paths: tuple[Path, ...],
+    as_json: bool,
+    score_threshold: float,
+    model_dir: Path | None,
+    classifier: Path,
+    prior: tuple[float, ...] | None,
 ) -> None:
     """Find every face in images (or folders of images) and classify its mask."""
-    pipeline = _mask_detector(model_dir, classifier, score_threshold)
+    pipeline = _mask_detector(model_dir, classifier, score_threshold, prior)
     failed = False
     for path in image_paths(paths):
         image = _read(path)
@@ -129,9 +171,16 @@ def detect(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image, one per line.")
 @_model_dir_option
 @_classifier_option
-def classify(paths: tuple[Path, ...], as_json: bool, model_dir: Path | None, classifier: Path) -> None:
+@_prior_option
+def classify(
+    paths: tuple[Path, ...],
+    as_json: bool,
+    model_dir: Path | None,
+    classifier: Path,
+    prior: tuple[float, ...] | None,
+) -> None:
     """Classify face crops: every image shows one face."""
-    pipeline = _mask_detector(model_dir, classifier, DEFAULT_SCORE_THRESHOLD)
+    pipeline = _mask_detector(model_dir, classifier, DEFAULT_SCORE_THRESHOLD, prior)
     failed = False
     for path in image_paths(paths):
         image = _read(path)
@@ -155,9 +204,10 @@ def classify(paths: tuple[Path, ...], as_json: bool, model_dir: Path | None, cla
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_model_dir_option
 @_classifier_option
-def evaluate(folder: Path, model_dir: Path | None, classifier: Path) -> None:
+@_prior_option
+def evaluate(folder: Path, model_dir: Path | None, classifier: Path, prior: tuple[float, ...] | None) -> None:
     """Classify face crops in FOLDER/<class>/ and print accuracy, precision, recall and confusion matrix."""
-    pipeline = _mask_detector(model_dir, classifier, DEFAULT_SCORE_THRESHOLD)
+    pipeline = _mask_detector(model_dir, classifier, DEFAULT_SCORE_THRESHOLD, prior)
     truth, predicted = [], []
     for label in LABELS:
         for path in image_paths([folder / label.value] if (folder / label.value).is_dir() else []):

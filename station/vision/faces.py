@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 #: Minimum face score. Masked faces score lower than bare ones in YuNet (its default is 0.6).
 DEFAULT_SCORE_THRESHOLD = 0.5
 DEFAULT_NMS_THRESHOLD = 0.3
-DEFAULT_MIN_LONG_SIDE_PX = 640
+DEFAULT_MIN_LONG_SIDE_PX = 576
 #: Faces scoring from this up to the score threshold are looked at again, enlarged (see ``FaceDetector``).
 DEFAULT_CANDIDATE_THRESHOLD = 0.1
 #: At most this many such candidates per image, highest score first: bounds the time of the second look.
@@ -31,7 +31,7 @@ CROP_SCORE_THRESHOLD = 0.6
 #: A candidate is looked at again with its box enlarged (or shrunk) to this width ...
 VERIFY_FACE_PX = 96
 #: ... in a square patch of this many box widths around it.
-VERIFY_CONTEXT = 2.5
+VERIFY_CONTEXT = 2.0
 #: Boxes overlapping more than this (intersection over union) are the same face.
 SAME_FACE_IOU = 0.3
 
@@ -154,6 +154,8 @@ class FaceDetector:
             enlarged. 0 disables the second look.
         max_candidates: At most this many candidates per image are looked at again (highest score first).
         min_candidate_px: Candidates narrower than this (in image pixels) are not looked at again.
+        verify_face_px: Width a candidate is scaled to for its second look (in a patch
+            ``VERIFY_CONTEXT`` times as wide): YuNet's time grows with the patch's pixels.
     """
 
     def __init__(
@@ -167,6 +169,7 @@ class FaceDetector:
         candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         min_candidate_px: float = DEFAULT_MIN_CANDIDATE_PX,
+        verify_face_px: int = VERIFY_FACE_PX,
     ):
         self.score_threshold = score_threshold
         self.min_long_side_px = min_long_side_px
@@ -180,7 +183,8 @@ class FaceDetector:
         self.model_path = Path(model_path)
         self._size: tuple[int, int] = (320, 320)
         lowest = min(score_threshold, CROP_SCORE_THRESHOLD, self.candidate_threshold or score_threshold)
-        self._patch_px = round(VERIFY_CONTEXT * VERIFY_FACE_PX)
+        self.verify_face_px = verify_face_px
+        self._patch_px = round(VERIFY_CONTEXT * verify_face_px)
         with _quiet_opencv():  # OpenCV 5 warns on every YuNet load that targets are not supported yet
             self._detector = cv2.FaceDetectorYN.create(
                 str(self.model_path), "", self._size, lowest, nms_threshold, 5000
@@ -233,7 +237,7 @@ class FaceDetector:
         return faces if scale == 1.0 else [_scaled(face, 1.0 / scale) for face in faces]
 
     def _look_again(self, image: np.ndarray, candidate: Face) -> Face | None:
-        """Detect again in a patch around ``candidate``, scaled so the face is ``VERIFY_FACE_PX`` wide.
+        """Detect again in a patch around ``candidate``, scaled so the face is ``verify_face_px`` wide.
 
         Returns:
             The face found there that overlaps the candidate, in ``image`` pixels, if it scores at least
@@ -243,7 +247,7 @@ class FaceDetector:
         side = max(x2 - x1, y2 - y1)
         if side <= 0:
             return None
-        factor = VERIFY_FACE_PX / side
+        factor = self.verify_face_px / side
         half = self._patch_px / 2
         # patch = factor * (image - centre) + half: a scaling about the candidate's centre
         dx, dy = half - factor * (x1 + x2) / 2, half - factor * (y1 + y2) / 2

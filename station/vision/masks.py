@@ -35,6 +35,16 @@ class MaskLabel(StrEnum):
 #: Network output order.
 LABELS: tuple[MaskLabel, ...] = tuple(MaskLabel)
 
+#: Share of each class (``LABELS`` order) among the crops the network was trained on: every epoch draws each
+#: ``with_mask`` image 1.5 times, each ``incorrect`` image twice, each bare face three times, and a bare-face
+#: draw gets a mask drawn over the nose (17 %) or below it (28 %). See ``training/train.py``.
+TRAINING_PRIOR: tuple[float, ...] = (0.48, 0.26, 0.26)
+
+#: Expected share of each class among faces at a door under a mask rule, and in crowd and street photos of
+#: mask-wearing times (the public crowd photo sets count about 79 % masked, 18 % bare, 3 % below the nose):
+#: most wear a mask properly, a mask below the nose is the rarest.
+DOOR_PRIOR: tuple[float, ...] = (0.75, 0.18, 0.07)
+
 
 @dataclass(frozen=True)
 class MaskVerdict:
@@ -62,15 +72,33 @@ class MaskedFace:
 class MaskClassifier:
     """Runs the mask classifier with ``cv2.dnn``.
 
+    The network learnt from crops in which a third of the faces were bare and a quarter wore their mask
+    below the nose (``TRAINING_PRIOR``); at a door, and in crowd photos, most faces wear a mask properly.
+    Its probabilities are carried over to the expected shares of the faces met (``prior``) by Bayes' rule:
+    each is multiplied by ``prior / TRAINING_PRIOR`` and the row normalised again.
+
     Args:
         model_path: ONNX file (default: the committed ``mask_classifier.onnx``).
         mirror: Average each crop's probabilities with its mirror image's (the network was trained on
             both; the average is steadier on small and blurred faces, for about 0.3 ms a face).
+        prior: Expected share of each class among the faces met, in ``LABELS`` order (any positive
+            numbers; they are normalised). ``None`` keeps the network's own probabilities.
+
+    Raises:
+        ValueError: When ``prior`` does not hold one positive number per class.
     """
 
-    def __init__(self, model_path: Path | str = DEFAULT_MODEL_PATH, *, mirror: bool = True):
+    def __init__(
+        self,
+        model_path: Path | str = DEFAULT_MODEL_PATH,
+        *,
+        mirror: bool = True,
+        prior: Sequence[float] | None = DOOR_PRIOR,
+    ):
         self.model_path = Path(model_path)
         self.mirror = mirror
+        self.prior = None if prior is None else tuple(float(p) for p in prior)
+        self._weights = None if self.prior is None else prior_weights(self.prior)
         self._net = cv2.dnn.readNetFromONNX(str(self.model_path))
 
     def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -98,6 +126,9 @@ class MaskClassifier:
         rows = np.asarray(self._net.forward(), dtype=np.float32).reshape(len(images), len(LABELS))
         if self.mirror:
             rows = (rows[: len(crops)] + rows[len(crops) :]) / 2
+        if self._weights is not None:
+            rows = rows * self._weights
+            rows /= rows.sum(axis=1, keepdims=True)
         return rows
 
     def classify_crops(self, crops: Sequence[np.ndarray]) -> list[MaskVerdict]:
@@ -122,6 +153,26 @@ class MaskClassifier:
             One verdict per face.
         """
         return self.classify_crops([align_face(image, face.landmarks_array()) for face in faces])
+
+
+def prior_weights(prior: Sequence[float]) -> np.ndarray:
+    """Factors that carry the network's probabilities from ``TRAINING_PRIOR`` over to ``prior``.
+
+    Args:
+        prior: Expected share of each class, in ``LABELS`` order (normalised here).
+
+    Returns:
+        A float32 array of ``len(LABELS)`` factors.
+
+    Raises:
+        ValueError: When ``prior`` does not hold one positive, finite number per class.
+    """
+    values = np.asarray(prior, dtype=np.float64).reshape(-1)
+    if values.shape != (len(LABELS),) or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(
+            f"a prior needs one positive number per class ({', '.join(LABELS)}), not {list(prior)!r}"
+        )
+    return (values / values.sum() / np.asarray(TRAINING_PRIOR)).astype(np.float32)
 
 
 def verdict_from_probabilities(probabilities: np.ndarray) -> MaskVerdict:

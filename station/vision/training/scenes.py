@@ -11,7 +11,17 @@ not real ones. Two kinds of scene:
   three to six photos each on a cluttered background (blocks, poles, wires), every photo blended in with
   a soft edge above a body (neck and shoulders). Still synthetic, but closer to a photo of people.
 
-Usage: ``python -m station.vision.training.scenes [--classifier FILE] [--kind street|pasted]``.
+Each cell is reported twice: over every photo, and over the photos that show a **whole face** (YuNet finds
+it inside the photo, at least 30 % of the photo's width). The others are extreme crops (forehead or chin cut
+off, so the scene holds half a face) or wide shots whose face is much smaller than the band: artefacts of
+the proxy that a real photo of a person does not have. ``door_mix`` weighs each class's end-to-end figure by
+its expected share at a door (``masks.DOOR_PRIOR``), as crowd photos of mask-wearing times are mixed.
+
+Scenes of **validation** photos measure; scenes of a seeded sample of ``TRAIN_SAMPLE`` **training** photos
+(``--split train``) are the ones to tune settings on.
+
+Usage: ``python -m station.vision.training.scenes [--classifier FILE] [--kind street|pasted]
+[--split val|train]``.
 """
 
 from __future__ import annotations
@@ -24,7 +34,14 @@ import cv2
 import numpy as np
 
 from station.vision.faces import FaceDetector
-from station.vision.masks import DEFAULT_MODEL_PATH, LABELS, MaskClassifier, MaskDetector, MaskLabel
+from station.vision.masks import (
+    DEFAULT_MODEL_PATH,
+    DOOR_PRIOR,
+    LABELS,
+    MaskClassifier,
+    MaskDetector,
+    MaskLabel,
+)
 from station.vision.training.data import list_samples
 
 _REPO = Path(__file__).resolve().parents[3]
@@ -33,6 +50,11 @@ CONDITIONS = ("plain", "dark", "blurred")
 KINDS = ("street", "pasted")
 #: Frame sizes of ``street`` scenes, as the public crowd and street photos come.
 STREET_SIZES_PX = ((400, 300), (480, 320), (512, 366), (600, 400), (640, 480), (800, 533), (1000, 700))
+SPLITS = ("val", "train")
+#: Training photos drawn (seeded) for ``--split train``: scenes of all of them would take half an hour.
+TRAIN_SAMPLE = 900
+#: A photo shows a whole face when YuNet's box lies inside it and is at least this share of its width.
+WHOLE_FACE_MIN_SHARE = 0.3
 
 
 def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
@@ -108,7 +130,14 @@ def _condition(frame: np.ndarray, condition: str) -> np.ndarray:
     return frame
 
 
-def run(classifier_path: Path, data_dir: Path, yunet_path: Path, seed: int = 5, kind: str = "street") -> dict:
+def run(
+    classifier_path: Path,
+    data_dir: Path,
+    yunet_path: Path,
+    seed: int = 5,
+    kind: str = "street",
+    split: str = "val",
+) -> dict:
     """Build the scenes and score the pipeline on them.
 
     Args:
@@ -117,29 +146,38 @@ def run(classifier_path: Path, data_dir: Path, yunet_path: Path, seed: int = 5, 
         yunet_path: YuNet ONNX file.
         seed: Scene seed.
         kind: ``street`` or ``pasted`` (see the module's description).
+        split: ``val`` (to measure) or ``train`` (a sample of training photos, to tune on).
 
     Returns:
-        Figures per condition and band of face width.
+        Figures per condition and band of face width: ``all`` photos and ``whole_faces`` only.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
     detector = FaceDetector(yunet_path)
     pipeline = MaskDetector(detector, MaskClassifier(classifier_path))
-    samples = [s for s in list_samples(data_dir) if s.split == "val"]
+    samples = [s for s in list_samples(data_dir) if s.split == split]
+    if split == "train":
+        chosen = np.random.default_rng(11).permutation(len(samples))[:TRAIN_SAMPLE]
+        samples = [samples[i] for i in chosen]
     photos = [cv2.imread(str(s.path)) for s in samples]
     faces = []
+    whole = []
     for photo in photos:
         face = detector.find_in_crop(photo)
         height, width = photo.shape[:2]
         faces.append(
             face.box if face is not None else (0.05 * width, 0.05 * height, 0.95 * width, 0.95 * height)
         )
+        whole.append(face is not None and _whole_face(face.box, width, height))
     rng = np.random.default_rng(seed)
     results: dict = {}
     for condition in CONDITIONS:
         for band, (low, high) in BANDS_PX.items():
             truth: list[int] = []
             guess: list[int | None] = []
+            complete: list[bool] = []
             order = rng.permutation(len(samples))
             start = 0
             while start < len(order):
@@ -155,6 +193,7 @@ def run(classifier_path: Path, data_dir: Path, yunet_path: Path, seed: int = 5, 
                 found = pipeline.detect(_condition(frame, condition))
                 for index, (x1, y1, x2, y2) in placed:
                     truth.append(samples[index].label)
+                    complete.append(whole[index])
                     hits = [
                         item
                         for item in found
@@ -163,8 +202,28 @@ def run(classifier_path: Path, data_dir: Path, yunet_path: Path, seed: int = 5, 
                     ]
                     best = max(hits, key=lambda item: item.face.score, default=None)
                     guess.append(None if best is None else LABELS.index(best.verdict.label))
-            results[f"{condition}/{band}px"] = _score(truth, guess)
+            chosen = np.array(complete)
+            results[f"{condition}/{band}px"] = {
+                "all": _score(truth, guess),
+                "whole_faces": _score(
+                    [t for t, c in zip(truth, chosen, strict=True) if c],
+                    [g for g, c in zip(guess, chosen, strict=True) if c],
+                ),
+            }
     return results
+
+
+def _whole_face(box: tuple[float, float, float, float], width: int, height: int) -> bool:
+    """Whether a face box lies inside its photo (2 % leeway at the sides) and fills enough of its width."""
+    x1, y1, x2, y2 = box
+    face_w = x2 - x1
+    return (
+        x1 >= -0.02 * face_w
+        and y1 >= 0
+        and x2 <= width + 0.02 * face_w
+        and y2 <= height
+        and face_w >= WHOLE_FACE_MIN_SHARE * width
+    )
 
 
 def _pasted_frame(
@@ -230,11 +289,22 @@ def _score(truth: list[int], guess: list[int | None]) -> dict:
         "end_to_end": round(float((labels == truth_array).mean()), 4),
         "label_accuracy_when_found": round(float((labels[found] == truth_array[found]).mean()), 4),
     }
+    right = labels == truth_array
+    out["door_mix"] = round(
+        float(sum(share * right[truth_array == index].mean() for index, share in _present(truth_array))), 4
+    )
     bare = found & (truth_array == without)
     out["bare_caught_when_found"] = round(float((labels[bare] != with_mask).mean()), 4)
     wrong = found & (truth_array == incorrect)
     out["incorrect_caught_when_found"] = round(float((labels[wrong] != with_mask).mean()), 4)
     return out
+
+
+def _present(truth: np.ndarray) -> list[tuple[int, float]]:
+    """``(class index, share)`` of the classes present in ``truth``, ``DOOR_PRIOR`` renormalised over them."""
+    present = [index for index in range(len(LABELS)) if (truth == index).any()]
+    total = sum(DOOR_PRIOR[index] for index in present)
+    return [(index, DOOR_PRIOR[index] / total) for index in present]
 
 
 def main() -> None:
@@ -246,8 +316,9 @@ def main() -> None:
         "--yunet", type=Path, default=_REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
     )
     parser.add_argument("--kind", choices=KINDS, default="street", help="kind of scene (see above)")
+    parser.add_argument("--split", choices=SPLITS, default="val", help="photos of this split (see above)")
     args = parser.parse_args()
-    print(json.dumps(run(args.classifier, args.data, args.yunet, kind=args.kind), indent=1))
+    print(json.dumps(run(args.classifier, args.data, args.yunet, kind=args.kind, split=args.split), indent=1))
 
 
 if __name__ == "__main__":

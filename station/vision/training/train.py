@@ -28,6 +28,10 @@ WITH, WITHOUT, INCORRECT = (LABELS.index(label) for label in MaskLabel)
 
 #: What a training draw does to its image.
 PLAIN, BARE, DRAWN_OVER_NOSE, DRAWN_BELOW_NOSE = "plain", "bare", "drawn_over_nose", "drawn_below_nose"
+#: What a bare-face draw becomes: bare (a hand over it in a quarter of them), a mask drawn over the nose, or
+#: one drawn below it. With ``TrainConfig.repeats`` this fixes each class's share of the crops trained on
+#: (``masks.TRAINING_PRIOR``, which the station's prior correction starts from).
+BARE_DRAW_SHARES = {BARE: 0.55, DRAWN_OVER_NOSE: 0.17, DRAWN_BELOW_NOSE: 0.28}
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def epoch_draws(
         count = int(repeats) + (rng.random() < repeats - int(repeats))
         for _ in range(count):
             if label is MaskLabel.WITHOUT_MASK:
-                kind = rng.choice([BARE, DRAWN_OVER_NOSE, DRAWN_BELOW_NOSE], p=[0.55, 0.17, 0.28])
+                kind = rng.choice(list(BARE_DRAW_SHARES), p=list(BARE_DRAW_SHARES.values()))
                 draws.append((int(index), str(kind)))
             else:
                 draws.append((int(index), PLAIN))
@@ -357,7 +361,7 @@ def evaluate(net: MaskNet, onnx_path: Path, data: Crops, val_indices: np.ndarray
     Returns:
         Metrics.
     """
-    classifier = MaskClassifier(onnx_path, mirror=False)  # compared with PyTorch crop for crop
+    classifier = MaskClassifier(onnx_path, mirror=False, prior=None)  # compared with PyTorch crop for crop
     images = val_crops(data, val_indices)
     labels = np.array([data.samples[i].label for i in val_indices])
     sources = np.array([data.samples[i].source for i in val_indices])

@@ -100,22 +100,26 @@ def test_a_small_image_is_enlarged_and_faces_come_back_in_its_own_pixels(detecto
     photos = [shared_image(name) for name in ("with_mask/rwmfd_0", "without_mask/fmd_0", "incorrect/mfn_0")]
     small = paste_scene(photos, face_px=60, size=(320, 240))
     found = detector.detect(small)
-    # the same frame enlarged by hand: the detector must report the same faces, halved
+    # the same frame enlarged by hand (to the detector's long side): the same faces, scaled back
+    factor = detector.min_long_side_px / 320
     by_hand = detector.detect(
-        cv2.resize(small, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR), enlarge=False
+        cv2.resize(small, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR), enlarge=False
     )
     assert len(found) == len(by_hand) == 3
     for face, big in zip(found, by_hand, strict=True):
-        assert face.box == pytest.approx(tuple(v / 2 for v in big.box), abs=1e-3)
+        assert face.box == pytest.approx(tuple(v / factor for v in big.box), abs=1e-3)
         assert all(0 <= x <= 320 and 0 <= y <= 240 for x, y in face.landmarks)
 
 
 @pytest.mark.parametrize(
     ("size", "enlarged"),
     [
-        # under 640 px on the long side: enlarged (twice at most)
+        # under 576 px on the long side: enlarged (twice at most)
         ((320, 240), True),
-        # 640 px or more: detected as it is
+        # the usual street photo: enlarged a little
+        ((512, 366), True),
+        # 576 px or more: detected as it is
+        ((576, 432), False),
         ((640, 480), False),
     ],
 )

@@ -10,11 +10,14 @@ from mask_samples import paste_scene, shared_image
 from station.vision.align import CROP_SIZE_PX
 from station.vision.masks import (
     DEFAULT_MODEL_PATH,
+    DOOR_PRIOR,
     LABELS,
+    TRAINING_PRIOR,
     MaskClassifier,
     MaskLabel,
     MaskVerdict,
     confusion_matrix,
+    prior_weights,
     verdict_from_probabilities,
 )
 from station.vision.training.data import list_samples
@@ -94,6 +97,64 @@ def test_mirror_averaging_makes_a_face_and_its_mirror_image_agree(mirror, symmet
     rows = classifier.probabilities([crop, mirrored])
     assert np.allclose(rows[0], rows[1], atol=1e-6) is symmetric
     np.testing.assert_allclose(rows.sum(axis=1), 1.0, atol=1e-5)
+
+
+def random_crops(count: int, seed: int = 2) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (CROP_SIZE_PX, CROP_SIZE_PX, 3), dtype=np.uint8) for _ in range(count)]
+
+
+def test_the_default_prior_is_the_door_prior_applied_by_bayes_rule():
+    crops = random_crops(6)
+    raw = MaskClassifier(prior=None).probabilities(crops)
+    door = MaskClassifier().probabilities(crops)
+    expected = raw * (np.array(DOOR_PRIOR) / sum(DOOR_PRIOR) / np.array(TRAINING_PRIOR))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(door, expected, atol=1e-5)
+    np.testing.assert_allclose(door.sum(axis=1), 1.0, atol=1e-5)
+    # more masks expected at the door: every row leans towards with_mask, away from incorrect
+    assert np.all(door[:, 0] > raw[:, 0])
+    assert np.all(door[:, 2] < raw[:, 2])
+
+
+def test_the_training_prior_leaves_the_network_as_it_is():
+    crops = random_crops(4)
+    np.testing.assert_allclose(
+        MaskClassifier(prior=TRAINING_PRIOR).probabilities(crops),
+        MaskClassifier(prior=None).probabilities(crops),
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("prior", "factors"),
+    [
+        # the training shares themselves: no change
+        (TRAINING_PRIOR, [1.0, 1.0, 1.0]),
+        # any positive numbers, normalised: 2:1:1 is 0.5, 0.25, 0.25
+        ((2, 1, 1), [0.5 / 0.48, 0.25 / 0.26, 0.25 / 0.26]),
+    ],
+)
+def test_prior_weights(prior, factors):
+    np.testing.assert_allclose(prior_weights(prior), factors, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        # a class left out
+        (0.5, 0.5),
+        # a class that can never happen: its faces would be called something else, always
+        (0.9, 0.1, 0.0),
+        # negative
+        (0.9, 0.2, -0.1),
+        # not a number
+        (0.8, float("nan"), 0.1),
+    ],
+)
+def test_a_bad_prior_is_refused_with_the_classes_named(prior):
+    with pytest.raises(ValueError, match="with_mask, without_mask, incorrect"):
+        MaskClassifier(prior=prior)
 
 
 @pytest.fixture(scope="module")

@@ -76,6 +76,54 @@ def test_classify_json(tmp_path):
     assert all(set(line) == {"image", "label", "score"} and 0 < line["score"] <= 1 for line in lines)
 
 
+def classify_scores(path, *options):
+    lines = json_lines(CliRunner().invoke(masks, ["classify", str(path), "--json", *options]))
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("options", "effect"),
+    [
+        # the default is the door prior, given or not
+        (["--prior", "0.75,0.18,0.07"], "same"),
+        # the network's own probabilities: a mask worn properly is less sure
+        (["--prior", "none"], "lower"),
+        # a site where masks are rare: less sure still
+        (["--prior", "0.2,0.6,0.2"], "lower"),
+    ],
+)
+def test_classify_prior_option(tmp_path, options, effect):
+    path = tmp_path / "masked.jpg"
+    cv2.imwrite(str(path), shared_image("with_mask/rwmfd_0"))
+    default = classify_scores(path)
+    changed = classify_scores(path, *options)
+    assert default["label"] == changed["label"] == "with_mask"
+    if effect == "same":
+        assert changed["score"] == default["score"]
+    else:
+        assert changed["score"] < default["score"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # two shares for three classes
+        "0.5,0.5",
+        # a zero share
+        "0.9,0.1,0",
+        # not numbers
+        "masked",
+    ],
+)
+def test_a_bad_prior_is_refused_with_the_classes_named(tmp_path, value):
+    path = tmp_path / "masked.jpg"
+    cv2.imwrite(str(path), shared_image("with_mask/rwmfd_0"))
+    result = CliRunner().invoke(masks, ["classify", str(path), "--prior", value])
+    assert result.exit_code == 2
+    assert "with_mask, without_mask, incorrect" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_unreadable_image_is_reported_and_fails(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not a jpeg")

@@ -5,16 +5,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from station.vision.masks import LABELS, MaskClassifier, MaskLabel  # noqa: E402
+from station.vision.masks import LABELS, TRAINING_PRIOR, MaskClassifier, MaskLabel  # noqa: E402
 from station.vision.training.augment import CONTEXT_PX  # noqa: E402
-from station.vision.training.data import Sample  # noqa: E402
+from station.vision.training.data import Sample, list_samples  # noqa: E402
 from station.vision.training.net import MaskNet  # noqa: E402
 from station.vision.training.train import (  # noqa: E402
     BARE,
+    BARE_DRAW_SHARES,
     DRAWN_BELOW_NOSE,
     DRAWN_OVER_NOSE,
     PLAIN,
     Crops,
+    TrainConfig,
     export,
     make_training_crop,
     predict_torch,
@@ -33,7 +35,7 @@ def test_cv2_dnn_runs_the_export_like_pytorch(tmp_path):
     export(net, path)
     crops = np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
     expected = predict_torch(net, crops)
-    got = MaskClassifier(path, mirror=False).probabilities(list(crops))
+    got = MaskClassifier(path, mirror=False, prior=None).probabilities(list(crops))
     np.testing.assert_allclose(got, expected, atol=1e-4)
     assert expected.std() > 1e-3  # the check compares something, not three equal thirds
 
@@ -68,3 +70,20 @@ def test_training_draw_labels(index, kind, label):
         crop, got = make_training_crop(data, index, kind, np.array([1]), np.random.default_rng(seed))
         assert LABELS[got] is label
         assert crop.shape == (64, 64, 3)
+
+
+def test_the_training_prior_is_the_share_of_each_class_in_the_draws(masks_dir):
+    repeats = TrainConfig(data_dir=masks_dir, yunet_path=masks_dir, output=masks_dir).repeats
+    counts = np.zeros(len(LABELS))
+    for sample in list_samples(masks_dir):
+        if sample.split != "train":
+            continue
+        label = LABELS[sample.label]
+        draws = repeats[label.value]
+        if label is MaskLabel.WITHOUT_MASK:
+            counts[sample.label] += draws * BARE_DRAW_SHARES[BARE]
+            counts[LABELS.index(MaskLabel.WITH_MASK)] += draws * BARE_DRAW_SHARES[DRAWN_OVER_NOSE]
+            counts[LABELS.index(MaskLabel.INCORRECT)] += draws * BARE_DRAW_SHARES[DRAWN_BELOW_NOSE]
+        else:
+            counts[sample.label] += draws
+    np.testing.assert_allclose(counts / counts.sum(), TRAINING_PRIOR, atol=0.01)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.vision.training.scenes import STREET_SIZES_PX, _pasted_frame, _street_frame, run
+from station.vision.training.scenes import STREET_SIZES_PX, _pasted_frame, _street_frame, _whole_face, run
 
 
 def photos_and_faces(count: int) -> tuple[list[np.ndarray], list[tuple[float, float, float, float]]]:
@@ -59,3 +59,27 @@ def test_pasted_frame_is_the_original_640x480_scene():
 def test_an_unknown_kind_of_scene_is_refused():
     with pytest.raises(ValueError, match="kind"):
         run(Path("model.onnx"), Path("data"), Path("yunet.onnx"), kind="crowd")
+
+
+def test_an_unknown_split_is_refused():
+    with pytest.raises(ValueError, match="split"):
+        run(Path("model.onnx"), Path("data"), Path("yunet.onnx"), split="test")
+
+
+@pytest.mark.parametrize(
+    ("box", "whole"),
+    [
+        # a face inside a 100x120 photo, 60 % of its width: a whole face
+        ((20, 25, 80, 95), True),
+        # YuNet's box a little past the side edges (2 % of the face's width): still whole
+        ((-1, 25, 101, 115), True),
+        # the forehead cut off: the box starts above the photo
+        ((20, -8, 80, 70), False),
+        # the chin cut off: the box ends below the photo
+        ((20, 60, 80, 130), False),
+        # a wide shot: the face is a fifth of the photo's width
+        ((40, 20, 60, 45), False),
+    ],
+)
+def test_whole_face(box, whole):
+    assert _whole_face(box, 100, 120) is whole
