@@ -96,6 +96,10 @@ class CameraSection:
     min_face_px: int = field(default=80, metadata=_range(16, 4000))
     masks: bool = True
     model_dir: str = ""
+    # Expected shares of with_mask, without_mask and incorrect faces (``masks.DOOR_PRIOR``).
+    mask_prior: tuple[float, ...] = field(
+        default=(0.75, 0.18, 0.07), metadata={"length": 3, **_range(0.001, 1.0)}
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -269,7 +269,7 @@ class Runner:
         section = self.config.camera
         store = ModelStore(Path(section.model_dir)) if section.model_dir else ModelStore()
         detector = FaceDetector(store=store)
-        classifier = MaskClassifier() if section.masks else None
+        classifier = MaskClassifier(prior=section.mask_prior) if section.masks else None
 
         def observe(image: np.ndarray, at: datetime) -> FaceObservation:
             faces = detector.detect(image)

@@ -49,6 +49,10 @@ def test_door_lines():
         ({"station": {"closing_time": "5pm"}}, "station.closing_time"),
         # a guide with three numbers
         ({"camera": {"guide": [0.1, 0.2, 0.3]}}, "camera.guide: expected 4 values"),
+        # a mask prior without the share of masks below the nose
+        ({"camera": {"mask_prior": [0.8, 0.2]}}, "camera.mask_prior: expected 3 values"),
+        # a mask prior with a share of nothing: that class could never be told
+        ({"camera": {"mask_prior": [0.8, 0.2, 0]}}, "camera.mask_prior"),
         # a bad key inside a door line
         ({"counting": {"lines": [{"lin": [0, 0, 1, 1]}]}}, r"counting.lines\[0\].lin: unknown key"),
         # a counting source that does not exist
@@ -77,3 +81,9 @@ def test_secrets_come_from_the_environment(monkeypatch):
     config = parse({"dashboard": {"token_env": "GERBANG_TEST_TOKEN"}})
     monkeypatch.setenv("GERBANG_TEST_TOKEN", "s3cret")
     assert config.secret(config.dashboard.token_env) == "s3cret"
+
+
+def test_the_default_mask_prior_is_the_classifiers():
+    from station.vision.masks import DOOR_PRIOR
+
+    assert parse({}).camera.mask_prior == DOOR_PRIOR

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mask_samples import paste_scene, shared_image
 
-from station.vision.align import CROP_SIZE_PX
+from station.vision.align import CROP_SIZE_PX, align_face
 from station.vision.masks import (
     DEFAULT_MODEL_PATH,
     DOOR_PRIOR,
@@ -81,22 +81,40 @@ def test_probabilities_for_a_batch_match_one_by_one(classifier):
 
 
 @pytest.mark.parametrize(
-    ("mirror", "symmetric"),
+    ("settings", "symmetric"),
     [
-        # the default: a crop and its mirror image get the same verdict, to the last digit
-        (True, True),
+        # every crop looked at twice: a crop and its mirror image get the same verdict, to the last digit
+        ({"mirror": True, "mirror_below": 1.01}, True),
         # one look only (what training compares with PyTorch): the two differ
-        (False, False),
+        ({"mirror": False}, False),
     ],
 )
-def test_mirror_averaging_makes_a_face_and_its_mirror_image_agree(mirror, symmetric):
-    classifier = MaskClassifier(mirror=mirror)
+def test_mirror_averaging_makes_a_face_and_its_mirror_image_agree(settings, symmetric):
+    classifier = MaskClassifier(**settings)
     rng = np.random.default_rng(1)
     crop = rng.integers(0, 256, (CROP_SIZE_PX, CROP_SIZE_PX, 3), dtype=np.uint8)
     mirrored = np.ascontiguousarray(crop[:, ::-1])
     rows = classifier.probabilities([crop, mirrored])
     assert np.allclose(rows[0], rows[1], atol=1e-6) is symmetric
     np.testing.assert_allclose(rows.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_only_unsure_crops_are_looked_at_twice(masks_dir, mask_detector):
+    from station.vision.masks import MIRROR_BELOW, crop_landmarks
+
+    crops = []
+    for label in LABELS:  # real faces, most of them clear cases, and noise, which the network is unsure of
+        for path in sorted((masks_dir / label.value).glob("*.jpg"))[:8]:
+            image = cv2.imread(str(path))
+            crops.append(align_face(image, crop_landmarks(mask_detector.detector, image)))
+    crops += random_crops(8)
+    once = MaskClassifier(mirror=False).probabilities(crops)
+    twice = MaskClassifier(mirror_below=1.01).probabilities(crops)
+    default = MaskClassifier().probabilities(crops)
+    sure = once.max(axis=1) >= MIRROR_BELOW
+    assert 0 < sure.sum() < len(crops)  # both kinds are here
+    np.testing.assert_allclose(default[sure], once[sure], atol=1e-6)
+    np.testing.assert_allclose(default[~sure], twice[~sure], atol=1e-6)
 
 
 def random_crops(count: int, seed: int = 2) -> list[np.ndarray]:
@@ -106,8 +124,8 @@ def random_crops(count: int, seed: int = 2) -> list[np.ndarray]:
 
 def test_the_default_prior_is_the_door_prior_applied_by_bayes_rule():
     crops = random_crops(6)
-    raw = MaskClassifier(prior=None).probabilities(crops)
-    door = MaskClassifier().probabilities(crops)
+    raw = MaskClassifier(prior=None, mirror=False).probabilities(crops)
+    door = MaskClassifier(mirror=False).probabilities(crops)
     expected = raw * (np.array(DOOR_PRIOR) / sum(DOOR_PRIOR) / np.array(TRAINING_PRIOR))
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(door, expected, atol=1e-5)
