@@ -71,8 +71,9 @@ def scene(width_px: int, height_px: int, faces: int, face_px: int) -> np.ndarray
 
 def street_frames(detector: FaceDetector, count: int = 60) -> list[np.ndarray]:
     """``count`` street scenes of 512x366 with three to six training photos of 32-80 px faces each."""
-    samples = [s for s in list_samples(SHARED / "datasets" / "masks") if s.split == "train"][:400]
-    photos = [cv2.imread(str(sample.path)) for sample in samples]
+    samples = [s for s in list_samples(SHARED / "datasets" / "masks") if s.split == "train"]
+    chosen = np.random.default_rng(11).permutation(len(samples))[:400]  # every class, as in the data set
+    photos = [cv2.imread(str(samples[index].path)) for index in chosen]
     faces = []
     for photo in photos:
         face = detector.find_in_crop(photo)

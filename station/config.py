@@ -7,6 +7,7 @@ guards' PIN) from the environment variables the file names, never from the file 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -231,6 +232,7 @@ def _value(where: str, hint: Any, meta: typing.Mapping[str, Any], value: Any) ->
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or (hint is int and not isinstance(value, int))
+            or not math.isfinite(value)  # TOML has nan and inf; no setting means either
         ):
             raise ConfigError(
                 f"{where}: expected {'a whole number' if hint is int else 'a number'}, got {value!r}"

@@ -21,7 +21,7 @@ from station.vision.masks import (
     MaskClassifier,
     MaskDetector,
     confusion_matrix,
-    prior_weights,
+    parse_prior,
 )
 from station.vision.models import ModelError, ModelStore
 
@@ -68,17 +68,13 @@ def _mask_detector(
 
 def _parse_prior(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[float, ...] | None:
     """``none``, or three comma-separated shares (with_mask, without_mask, incorrect)."""
-    if value.strip().lower() == "none":
-        return None
     try:
-        prior = tuple(float(part) for part in value.split(","))
-        prior_weights(prior)
+        return parse_prior(value)
     except ValueError as error:
         raise click.BadParameter(
             f"{value!r}: give three positive shares for {', '.join(LABELS)} (such as "
             f"{_DOOR_PRIOR_TEXT}), or 'none' for the network's own probabilities"
         ) from error
-    return prior
 
 
 _paths_argument = click.argument(

@@ -140,7 +140,7 @@ class FaceDetector:
     enlarged twice scores above 0.5. Enlarging the whole image twice costs four times the time, so only the
     unsure faces (the candidates, scoring from ``candidate_threshold`` up to ``score_threshold``, at least
     ``min_candidate_px`` wide and not half inside a face already found) are looked at again: a patch around
-    each, enlarged so the face is ``VERIFY_FACE_PX`` wide, goes through YuNet once more, and the face is kept
+    each, enlarged so the face is ``verify_face_px`` wide, goes through YuNet once more, and the face is kept
     when it then scores ``score_threshold``, with its box and landmarks from the enlarged patch.
 
     Args:
@@ -156,6 +156,9 @@ class FaceDetector:
         min_candidate_px: Candidates narrower than this (in image pixels) are not looked at again.
         verify_face_px: Width a candidate is scaled to for its second look (in a patch
             ``VERIFY_CONTEXT`` times as wide): YuNet's time grows with the patch's pixels.
+
+    Raises:
+        ValueError: When ``verify_face_px`` is under 16 (YuNet finds no face that small).
     """
 
     def __init__(
@@ -183,6 +186,8 @@ class FaceDetector:
         self.model_path = Path(model_path)
         self._size: tuple[int, int] = (320, 320)
         lowest = min(score_threshold, CROP_SCORE_THRESHOLD, self.candidate_threshold or score_threshold)
+        if verify_face_px < 16:
+            raise ValueError(f"verify_face_px must be at least 16, not {verify_face_px}")
         self.verify_face_px = verify_face_px
         self._patch_px = round(VERIFY_CONTEXT * verify_face_px)
         with _quiet_opencv():  # OpenCV 5 warns on every YuNet load that targets are not supported yet

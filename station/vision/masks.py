@@ -40,6 +40,9 @@ LABELS: tuple[MaskLabel, ...] = tuple(MaskLabel)
 #: draw gets a mask drawn over the nose (17 %) or below it (28 %). See ``training/train.py``.
 TRAINING_PRIOR: tuple[float, ...] = (0.48, 0.26, 0.26)
 
+#: The smallest share a prior may give a class, beside its largest share.
+MIN_PRIOR_SHARE = 1e-6
+
 #: A crop whose most probable class (after the prior) scores under this is looked at again, mirrored. On the
 #: validation crops, 90 % score above it, and for none of those did the second look change the label.
 MIRROR_BELOW = 0.8
@@ -76,8 +79,8 @@ class MaskedFace:
 class MaskClassifier:
     """Runs the mask classifier with ``cv2.dnn``.
 
-    The network learnt from crops in which a third of the faces were bare and a quarter wore their mask
-    below the nose (``TRAINING_PRIOR``); at a door, and in crowd photos, most faces wear a mask properly.
+    The network learnt from crops in which about a quarter of the faces were bare and a quarter wore their
+    mask below the nose (``TRAINING_PRIOR``); at a door, and in crowd photos, most faces wear a mask properly.
     Its probabilities are carried over to the expected shares of the faces met (``prior``) by Bayes' rule:
     each is multiplied by ``prior / TRAINING_PRIOR`` and the row normalised again.
 
@@ -91,7 +94,8 @@ class MaskClassifier:
             numbers; they are normalised). ``None`` keeps the network's own probabilities.
 
     Raises:
-        ValueError: When ``prior`` does not hold one positive number per class.
+        ValueError: When ``prior`` does not hold one positive, finite number per class (see
+            ``prior_weights``).
     """
 
     def __init__(
@@ -181,14 +185,47 @@ def prior_weights(prior: Sequence[float]) -> np.ndarray:
         A float32 array of ``len(LABELS)`` factors.
 
     Raises:
-        ValueError: When ``prior`` does not hold one positive, finite number per class.
+        ValueError: When ``prior`` does not hold one positive, finite number per class, or a share is under
+            ``MIN_PRIOR_SHARE`` of the largest (that class could never be told).
     """
     values = np.asarray(prior, dtype=np.float64).reshape(-1)
-    if values.shape != (len(LABELS),) or not np.all(np.isfinite(values)) or np.any(values <= 0):
+    if not (
+        values.shape == (len(LABELS),)
+        and np.all(np.isfinite(values))
+        and np.all(values > 0)
+        and np.all(values >= MIN_PRIOR_SHARE * values.max())
+    ):
         raise ValueError(
-            f"a prior needs one positive number per class ({', '.join(LABELS)}), not {list(prior)!r}"
+            f"a prior needs one positive number per class ({', '.join(LABELS)}), none under a millionth "
+            f"of the largest; not {list(prior)!r}"
         )
-    return (values / values.sum() / np.asarray(TRAINING_PRIOR)).astype(np.float32)
+    shares = values / values.max()  # no overflow in the sum, whatever the scale
+    return (shares / shares.sum() / np.asarray(TRAINING_PRIOR)).astype(np.float32)
+
+
+def parse_prior(text: str) -> tuple[float, ...] | None:
+    """Read a prior as written on a command line: ``none``, or three comma-separated shares.
+
+    Args:
+        text: ``none`` (the network's own probabilities) or shares in ``LABELS`` order, such as
+            ``0.75,0.18,0.07``.
+
+    Returns:
+        The shares, or ``None``.
+
+    Raises:
+        ValueError: When the text is neither (see ``prior_weights``).
+    """
+    if text.strip().lower() == "none":
+        return None
+    try:
+        prior = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(
+            f"a prior is 'none' or one share per class ({', '.join(LABELS)}), not {text!r}"
+        ) from None
+    prior_weights(prior)
+    return prior
 
 
 def verdict_from_probabilities(probabilities: np.ndarray) -> MaskVerdict:

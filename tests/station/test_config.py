@@ -51,6 +51,9 @@ def test_door_lines():
         ({"camera": {"guide": [0.1, 0.2, 0.3]}}, "camera.guide: expected 4 values"),
         # a mask prior without the share of masks below the nose
         ({"camera": {"mask_prior": [0.8, 0.2]}}, "camera.mask_prior: expected 3 values"),
+        # TOML's nan and inf are numbers, but no setting means them
+        ({"screening": {"fever_c": float("nan")}}, "screening.fever_c: expected a number, got nan"),
+        ({"camera": {"mask_prior": [float("inf"), 0.2, 0.1]}}, r"camera.mask_prior\[0\]: expected a number"),
         # a mask prior with a share of nothing: that class could never be told
         ({"camera": {"mask_prior": [0.8, 0.2, 0]}}, "camera.mask_prior"),
         # a bad key inside a door line

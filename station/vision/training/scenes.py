@@ -14,8 +14,9 @@ not real ones. Two kinds of scene:
 Each cell is reported twice: over every photo, and over the photos that show a **whole face** (YuNet finds
 it inside the photo, at least 30 % of the photo's width). The others are extreme crops (forehead or chin cut
 off, so the scene holds half a face) or wide shots whose face is much smaller than the band: artefacts of
-the proxy that a real photo of a person does not have. ``door_mix`` weighs each class's end-to-end figure by
-its expected share at a door (``masks.DOOR_PRIOR``), as crowd photos of mask-wearing times are mixed.
+the proxy that a real photo of a person does not have. ``crowd_mix`` weighs each class's end-to-end figure
+by its share in the public crowd photo sets (``CROWD_SHARES``: 79 % masked, 18 % bare, 3 % below the nose).
+The classifier runs as the station runs it, with ``--prior`` (default ``masks.DOOR_PRIOR``).
 
 Scenes of **validation** photos measure; scenes of a seeded sample of ``TRAIN_SAMPLE`` **training** photos
 (``--split train``) are the ones to tune settings on.
@@ -41,6 +42,7 @@ from station.vision.masks import (
     MaskClassifier,
     MaskDetector,
     MaskLabel,
+    parse_prior,
 )
 from station.vision.training.data import list_samples
 
@@ -53,6 +55,8 @@ STREET_SIZES_PX = ((400, 300), (480, 320), (512, 366), (600, 400), (640, 480), (
 SPLITS = ("val", "train")
 #: Training photos drawn (seeded) for ``--split train``: scenes of all of them would take half an hour.
 TRAIN_SAMPLE = 900
+#: Share of each class (``LABELS`` order) among the faces of the public crowd and street photo sets.
+CROWD_SHARES = (0.79, 0.18, 0.03)
 #: A photo shows a whole face when YuNet's box lies inside it and is at least this share of its width.
 WHOLE_FACE_MIN_SHARE = 0.3
 
@@ -137,6 +141,7 @@ def run(
     seed: int = 5,
     kind: str = "street",
     split: str = "val",
+    prior: tuple[float, ...] | None = DOOR_PRIOR,
 ) -> dict:
     """Build the scenes and score the pipeline on them.
 
@@ -147,6 +152,7 @@ def run(
         seed: Scene seed.
         kind: ``street`` or ``pasted`` (see the module's description).
         split: ``val`` (to measure) or ``train`` (a sample of training photos, to tune on).
+        prior: The classifier's prior (see ``masks.MaskClassifier``); ``None``: the network's own.
 
     Returns:
         Figures per condition and band of face width: ``all`` photos and ``whole_faces`` only.
@@ -156,7 +162,7 @@ def run(
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
     detector = FaceDetector(yunet_path)
-    pipeline = MaskDetector(detector, MaskClassifier(classifier_path))
+    pipeline = MaskDetector(detector, MaskClassifier(classifier_path, prior=prior))
     samples = [s for s in list_samples(data_dir) if s.split == split]
     if split == "train":
         chosen = np.random.default_rng(11).permutation(len(samples))[:TRAIN_SAMPLE]
@@ -278,33 +284,32 @@ def _street_frame(
     return frame, placed
 
 
+def _rate(hits: np.ndarray) -> float | None:
+    """The share of true values, rounded; ``None`` (JSON ``null``) when there is nothing to count."""
+    return round(float(hits.mean()), 4) if hits.size else None
+
+
 def _score(truth: list[int], guess: list[int | None]) -> dict:
-    truth_array = np.array(truth)
-    found = np.array([g is not None for g in guess])
-    labels = np.array([-1 if g is None else g for g in guess])
+    truth_array = np.array(truth, dtype=int)
+    found = np.array([g is not None for g in guess], dtype=bool)
+    labels = np.array([-1 if g is None else g for g in guess], dtype=int)
     with_mask, without, incorrect = (LABELS.index(label) for label in MaskLabel)
-    out = {
-        "faces": len(truth),
-        "found": round(float(found.mean()), 4),
-        "end_to_end": round(float((labels == truth_array).mean()), 4),
-        "label_accuracy_when_found": round(float((labels[found] == truth_array[found]).mean()), 4),
-    }
     right = labels == truth_array
-    out["door_mix"] = round(
-        float(sum(share * right[truth_array == index].mean() for index, share in _present(truth_array))), 4
-    )
-    bare = found & (truth_array == without)
-    out["bare_caught_when_found"] = round(float((labels[bare] != with_mask).mean()), 4)
-    wrong = found & (truth_array == incorrect)
-    out["incorrect_caught_when_found"] = round(float((labels[wrong] != with_mask).mean()), 4)
-    return out
-
-
-def _present(truth: np.ndarray) -> list[tuple[int, float]]:
-    """``(class index, share)`` of the classes present in ``truth``, ``DOOR_PRIOR`` renormalised over them."""
-    present = [index for index in range(len(LABELS)) if (truth == index).any()]
-    total = sum(DOOR_PRIOR[index] for index in present)
-    return [(index, DOOR_PRIOR[index] / total) for index in present]
+    present = [index for index in range(len(LABELS)) if (truth_array == index).any()]
+    total = sum(CROWD_SHARES[index] for index in present)
+    return {
+        "faces": len(truth),
+        "found": _rate(found),
+        "end_to_end": _rate(right),
+        "label_accuracy_when_found": _rate(right[found]),
+        "crowd_mix": round(
+            sum(CROWD_SHARES[i] / total * float(right[truth_array == i].mean()) for i in present), 4
+        )
+        if present
+        else None,
+        "bare_caught_when_found": _rate(labels[found & (truth_array == without)] != with_mask),
+        "incorrect_caught_when_found": _rate(labels[found & (truth_array == incorrect)] != with_mask),
+    }
 
 
 def main() -> None:
@@ -317,8 +322,15 @@ def main() -> None:
     )
     parser.add_argument("--kind", choices=KINDS, default="street", help="kind of scene (see above)")
     parser.add_argument("--split", choices=SPLITS, default="val", help="photos of this split (see above)")
+    parser.add_argument(
+        "--prior",
+        type=parse_prior,
+        default=DOOR_PRIOR,
+        help="the classifier's prior: three shares (with_mask, without_mask, incorrect) or 'none'",
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.classifier, args.data, args.yunet, kind=args.kind, split=args.split), indent=1))
+    figures = run(args.classifier, args.data, args.yunet, kind=args.kind, split=args.split, prior=args.prior)
+    print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

@@ -208,3 +208,21 @@ def test_every_face_returned_scores_the_threshold(models_dir):
         faces = detector.detect(frame)
         assert all(face.score >= threshold for face in faces)
         assert [face.score for face in faces] == sorted((face.score for face in faces), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("face_px", "works"),
+    [
+        # the smallest face YuNet's second look can use
+        (16, True),
+        # too small a face for YuNet: refused at once, not silently never found
+        (8, False),
+    ],
+)
+def test_the_second_look_face_size_is_checked(models_dir, face_px, works):
+    store = ModelStore(models_dir, download=False)
+    if works:
+        assert FaceDetector(store=store, verify_face_px=face_px).verify_face_px == face_px
+    else:
+        with pytest.raises(ValueError, match="verify_face_px"):
+            FaceDetector(store=store, verify_face_px=face_px)

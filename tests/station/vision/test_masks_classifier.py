@@ -17,6 +17,7 @@ from station.vision.masks import (
     MaskLabel,
     MaskVerdict,
     confusion_matrix,
+    parse_prior,
     prior_weights,
     verdict_from_probabilities,
 )
@@ -122,6 +123,18 @@ def random_crops(count: int, seed: int = 2) -> list[np.ndarray]:
     return [rng.integers(0, 256, (CROP_SIZE_PX, CROP_SIZE_PX, 3), dtype=np.uint8) for _ in range(count)]
 
 
+def test_sureness_is_judged_after_the_prior():
+    from station.vision.masks import MIRROR_BELOW
+
+    crops = random_crops(8)  # noise: the network itself is unsure of most
+    assert (MaskClassifier(prior=None, mirror=False).probabilities(crops).max(axis=1) < MIRROR_BELOW).any()
+    # a site where everybody is expected masked: after that prior every crop is sure, so one look each
+    everybody_masked = (1.0, 1e-3, 1e-3)
+    once = MaskClassifier(prior=everybody_masked, mirror=False).probabilities(crops)
+    assert (once.max(axis=1) >= MIRROR_BELOW).all()
+    np.testing.assert_allclose(MaskClassifier(prior=everybody_masked).probabilities(crops), once, atol=1e-6)
+
+
 def test_the_default_prior_is_the_door_prior_applied_by_bayes_rule():
     crops = random_crops(6)
     raw = MaskClassifier(prior=None, mirror=False).probabilities(crops)
@@ -151,6 +164,8 @@ def test_the_training_prior_leaves_the_network_as_it_is():
         (TRAINING_PRIOR, [1.0, 1.0, 1.0]),
         # any positive numbers, normalised: 2:1:1 is 0.5, 0.25, 0.25
         ((2, 1, 1), [0.5 / 0.48, 0.25 / 0.26, 0.25 / 0.26]),
+        # however large: no overflow
+        ((1e308, 1e308, 1e308), [1 / 3 / 0.48, 1 / 3 / 0.26, 1 / 3 / 0.26]),
     ],
 )
 def test_prior_weights(prior, factors):
@@ -168,6 +183,8 @@ def test_prior_weights(prior, factors):
         (0.9, 0.2, -0.1),
         # not a number
         (0.8, float("nan"), 0.1),
+        # so small beside the others that the class could never be told
+        (1.0, 1e-50, 1e-50),
     ],
 )
 def test_a_bad_prior_is_refused_with_the_classes_named(prior):
@@ -214,3 +231,25 @@ def test_detect_labels_every_face_of_a_scene(mask_detector):
         MaskLabel.WITHOUT_MASK,
         MaskLabel.INCORRECT,
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the network's own probabilities
+        ("none", None),
+        (" None ", None),
+        # three shares
+        ("0.75,0.18,0.07", (0.75, 0.18, 0.07)),
+        ("2, 1, 1", (2.0, 1.0, 1.0)),
+        # not numbers, or too few
+        ("masked", ValueError),
+        ("0.5,0.5", ValueError),
+    ],
+)
+def test_parse_prior(text, expected):
+    if expected is ValueError:
+        with pytest.raises(ValueError, match="with_mask, without_mask, incorrect"):
+            parse_prior(text)
+    else:
+        assert parse_prior(text) == expected

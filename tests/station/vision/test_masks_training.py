@@ -18,8 +18,10 @@ from station.vision.training.train import (  # noqa: E402
     Crops,
     TrainConfig,
     export,
+    hard_variant_figures,
     make_training_crop,
     predict_torch,
+    val_crops,
 )
 
 
@@ -87,3 +89,26 @@ def test_the_training_prior_is_the_share_of_each_class_in_the_draws(masks_dir):
         else:
             counts[sample.label] += draws
     np.testing.assert_allclose(counts / counts.sum(), TRAINING_PRIOR, atol=0.01)
+
+
+@pytest.mark.parametrize(
+    ("prior", "mirror"),
+    [
+        # the network alone, as training reports it
+        (None, False),
+        # as the station runs it
+        ((0.75, 0.18, 0.07), True),
+    ],
+)
+def test_hard_variants_are_measured_for_the_classifier_given(prior, mirror):
+    data = fake_crops()  # one bare face, one mask below the nose
+    indices = np.arange(2)
+    figures = hard_variant_figures(
+        MaskClassifier(prior=prior, mirror=mirror), data, indices, val_crops(data, indices)
+    )
+    # bare-face variants are made from the bare face, the recoloured incorrect one from the other
+    assert figures["bare_hand_over_face"]["n"] == 1
+    assert figures["bare_mask_drawn_below_nose"]["n"] == 1
+    assert figures["incorrect_recoloured"]["n"] == 1
+    assert figures["with_mask_recoloured"]["n"] == 0
+    assert figures["small_crop_24px"]["n"] == figures["small_crop_32px"]["n"] == 2

@@ -83,3 +83,28 @@ def test_an_unknown_split_is_refused():
 )
 def test_whole_face(box, whole):
     assert _whole_face(box, 100, 120) is whole
+
+
+@pytest.mark.parametrize(
+    ("truth", "guess", "expected"),
+    [
+        # no face in the subset: every figure is null (JSON), not NaN, and nothing crashes
+        (
+            [],
+            [],
+            {"faces": 0, "found": None, "end_to_end": None, "crowd_mix": None},
+        ),
+        # masked faces, none found: found 0, no label figure
+        ([0, 0], [None, None], {"found": 0.0, "end_to_end": 0.0, "label_accuracy_when_found": None}),
+        # one of each class, all right: the crowd mix is 1 whatever the weights
+        ([0, 1, 2], [0, 1, 2], {"end_to_end": 1.0, "crowd_mix": 1.0, "bare_caught_when_found": 1.0}),
+        # a masked face missed, a bare one right: crowd mix 0.79 * 0 + 0.18 * 1, over 0.97
+        ([0, 1], [None, 1], {"end_to_end": 0.5, "crowd_mix": round(0.18 / 0.97, 4)}),
+    ],
+)
+def test_score(truth, guess, expected):
+    from station.vision.training.scenes import _score
+
+    figures = _score(truth, guess)
+    for key, value in expected.items():
+        assert figures[key] == value
