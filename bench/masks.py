@@ -38,7 +38,7 @@ from station.vision.faces import FaceDetector  # noqa: E402
 from station.vision.masks import MaskClassifier, MaskDetector  # noqa: E402
 from station.vision.models import ModelStore  # noqa: E402
 from station.vision.training.data import list_samples  # noqa: E402
-from station.vision.training.scenes import _street_frame  # noqa: E402
+from station.vision.training.scenes import face_boxes, street_frame  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 FACES = [
@@ -74,16 +74,12 @@ def street_frames(detector: FaceDetector, count: int = 60) -> list[np.ndarray]:
     samples = [s for s in list_samples(SHARED / "datasets" / "masks") if s.split == "train"]
     chosen = np.random.default_rng(11).permutation(len(samples))[:400]  # every class, as in the data set
     photos = [cv2.imread(str(samples[index].path)) for index in chosen]
-    faces = []
-    for photo in photos:
-        face = detector.find_in_crop(photo)
-        height, width = photo.shape[:2]
-        faces.append(face.box if face else (0.05 * width, 0.05 * height, 0.95 * width, 0.95 * height))
+    faces, _ = face_boxes(detector, photos)
     rng = np.random.default_rng(3)
     frames = []
     for _ in range(count):
         chosen = rng.permutation(len(photos))[: int(rng.integers(3, 7))]
-        frame, _ = _street_frame(rng, photos, faces, chosen, 32, 80, (512, 366))
+        frame, _ = street_frame(rng, photos, faces, chosen, 32, 80, (512, 366))
         frames.append(frame)
     return frames
 

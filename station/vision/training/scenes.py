@@ -22,7 +22,7 @@ Scenes of **validation** photos measure; scenes of a seeded sample of ``TRAIN_SA
 (``--split train``) are the ones to tune settings on.
 
 Usage: ``python -m station.vision.training.scenes [--classifier FILE] [--kind street|pasted]
-[--split val|train]``.
+[--split val|train] [--prior 0.75,0.18,0.07|none]``.
 """
 
 from __future__ import annotations
@@ -168,15 +168,7 @@ def run(
         chosen = np.random.default_rng(11).permutation(len(samples))[:TRAIN_SAMPLE]
         samples = [samples[i] for i in chosen]
     photos = [cv2.imread(str(s.path)) for s in samples]
-    faces = []
-    whole = []
-    for photo in photos:
-        face = detector.find_in_crop(photo)
-        height, width = photo.shape[:2]
-        faces.append(
-            face.box if face is not None else (0.05 * width, 0.05 * height, 0.95 * width, 0.95 * height)
-        )
-        whole.append(face is not None and _whole_face(face.box, width, height))
+    faces, whole = face_boxes(detector, photos)
     rng = np.random.default_rng(seed)
     results: dict = {}
     for condition in CONDITIONS:
@@ -188,11 +180,11 @@ def run(
             start = 0
             while start < len(order):
                 if kind == "pasted":
-                    frame, placed = _pasted_frame(rng, photos, faces, order[start : start + 4], low, high)
+                    frame, placed = pasted_frame(rng, photos, faces, order[start : start + 4], low, high)
                 else:
                     width, height = STREET_SIZES_PX[int(rng.integers(len(STREET_SIZES_PX)))]
                     count = int(np.clip(width // 160, 3, 6))
-                    frame, placed = _street_frame(
+                    frame, placed = street_frame(
                         rng, photos, faces, order[start : start + count], low, high, (width, height)
                     )
                 start += len(placed)
@@ -208,15 +200,38 @@ def run(
                     ]
                     best = max(hits, key=lambda item: item.face.score, default=None)
                     guess.append(None if best is None else LABELS.index(best.verdict.label))
-            chosen = np.array(complete)
             results[f"{condition}/{band}px"] = {
                 "all": _score(truth, guess),
                 "whole_faces": _score(
-                    [t for t, c in zip(truth, chosen, strict=True) if c],
-                    [g for g, c in zip(guess, chosen, strict=True) if c],
+                    [t for t, c in zip(truth, complete, strict=True) if c],
+                    [g for g, c in zip(guess, complete, strict=True) if c],
                 ),
             }
     return results
+
+
+def face_boxes(
+    detector: FaceDetector, photos: list[np.ndarray]
+) -> tuple[list[tuple[float, float, float, float]], list[bool]]:
+    """Where each photo's face is, and whether the photo shows it whole.
+
+    Args:
+        detector: Face detector (``find_in_crop``).
+        photos: BGR face photos of the data set.
+
+    Returns:
+        ``(boxes, whole)``: the face's box in each photo (the middle 90 % of the photo when YuNet finds
+        none), and whether it is a whole face (see ``WHOLE_FACE_MIN_SHARE``).
+    """
+    boxes, whole = [], []
+    for photo in photos:
+        face = detector.find_in_crop(photo)
+        height, width = photo.shape[:2]
+        boxes.append(
+            face.box if face is not None else (0.05 * width, 0.05 * height, 0.95 * width, 0.95 * height)
+        )
+        whole.append(face is not None and _whole_face(face.box, width, height))
+    return boxes, whole
 
 
 def _whole_face(box: tuple[float, float, float, float], width: int, height: int) -> bool:
@@ -232,7 +247,7 @@ def _whole_face(box: tuple[float, float, float, float], width: int, height: int)
     )
 
 
-def _pasted_frame(
+def pasted_frame(
     rng: np.random.Generator,
     photos: list[np.ndarray],
     faces: list[tuple[float, float, float, float]],
@@ -240,7 +255,19 @@ def _pasted_frame(
     low: int,
     high: int,
 ) -> tuple[np.ndarray, list]:
-    """A 640x480 frame of smooth colour with up to four photos pasted as they are, one per column."""
+    """A 640x480 frame of smooth colour with up to four photos pasted as they are, one per column.
+
+    Args:
+        rng: Random generator.
+        photos: BGR face photos.
+        faces: The face's box in each photo (``face_boxes``).
+        indices: Which photos to place, one per column.
+        low: Smallest face width, pixels.
+        high: Largest face width, pixels.
+
+    Returns:
+        ``(frame, placed)``: the BGR frame and ``(photo index, (x1, y1, x2, y2))`` of every photo placed.
+    """
     frame = _background(rng, 640, 480)
     placed = []
     for slot, index in enumerate(indices):
@@ -254,7 +281,7 @@ def _pasted_frame(
     return frame, placed
 
 
-def _street_frame(
+def street_frame(
     rng: np.random.Generator,
     photos: list[np.ndarray],
     faces: list[tuple[float, float, float, float]],
@@ -263,7 +290,20 @@ def _street_frame(
     high: int,
     size: tuple[int, int],
 ) -> tuple[np.ndarray, list]:
-    """A cluttered frame of ``size`` with one person (photo, neck, shoulders) per column."""
+    """A cluttered frame of ``size`` with one person (photo, neck, shoulders) per column.
+
+    Args:
+        rng: Random generator.
+        photos: BGR face photos.
+        faces: The face's box in each photo (``face_boxes``).
+        indices: Which photos to place, one per column.
+        low: Smallest face width, pixels.
+        high: Largest face width, pixels.
+        size: Frame width and height, pixels.
+
+    Returns:
+        ``(frame, placed)``: the BGR frame and ``(photo index, (x1, y1, x2, y2))`` of every photo placed.
+    """
     frame_w, frame_h = size
     frame = _street_background(rng, frame_w, frame_h)
     column = frame_w // len(indices)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.vision.training.scenes import STREET_SIZES_PX, _pasted_frame, _street_frame, _whole_face, run
+from station.vision.training.scenes import STREET_SIZES_PX, _whole_face, pasted_frame, run, street_frame
 
 
 def photos_and_faces(count: int) -> tuple[list[np.ndarray], list[tuple[float, float, float, float]]]:
@@ -27,9 +27,9 @@ def photos_and_faces(count: int) -> tuple[list[np.ndarray], list[tuple[float, fl
         (STREET_SIZES_PX[-1], 6, (64, 128)),
     ],
 )
-def test_street_frame_places_every_photo_inside_the_frame(size, count, band):
+def teststreet_frame_places_every_photo_inside_the_frame(size, count, band):
     photos, faces = photos_and_faces(count)
-    frame, placed = _street_frame(np.random.default_rng(2), photos, faces, np.arange(count), *band, size)
+    frame, placed = street_frame(np.random.default_rng(2), photos, faces, np.arange(count), *band, size)
     assert frame.shape == (size[1], size[0], 3)
     assert frame.dtype == np.uint8
     assert [index for index, _ in placed] == list(range(count))
@@ -43,9 +43,9 @@ def test_street_frame_places_every_photo_inside_the_frame(size, count, band):
     assert all(left[2] <= right[0] for left, right in itertools.pairwise(boxes))
 
 
-def test_pasted_frame_is_the_original_640x480_scene():
+def testpasted_frame_is_the_original_640x480_scene():
     photos, faces = photos_and_faces(4)
-    frame, placed = _pasted_frame(np.random.default_rng(3), photos, faces, np.arange(4), 64, 128)
+    frame, placed = pasted_frame(np.random.default_rng(3), photos, faces, np.arange(4), 64, 128)
     assert frame.shape == (480, 640, 3)
     assert [index for index, _ in placed] == [0, 1, 2, 3]
     for slot, (index, (x1, y1, x2, y2)) in enumerate(placed):
