@@ -4,13 +4,15 @@ A live source (a device or a stream) is read by a grabbing thread that keeps onl
 processing slower than the camera drops old frames instead of building a backlog, and a lost stream is
 reopened after ``reconnect_s``. A file is read frame by frame in the caller's thread, none skipped,
 and ends at its last frame; its frames are stamped with the file's own clock (index / fps from
-``start``), so results on a file do not depend on how fast it was processed.
+``start``), so results on a file do not depend on how fast it was processed. A ``paced`` file is
+delivered at its own frame rate, as a camera would (a recorded hour replayed at a station).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -91,6 +93,7 @@ class FrameSource:
         start: The time of a file's first frame (UTC); now when omitted.
         opener: Opens the source; OpenCV unless a test passes another.
         live: Whether to treat the source as live; guessed from ``source`` when omitted.
+        paced: Deliver a file's frames at the file's own frame rate rather than as fast as asked.
 
     Raises:
         CameraError: A file that does not exist or cannot be decoded, or a live source that cannot
@@ -105,8 +108,11 @@ class FrameSource:
         start: datetime | None = None,
         opener: Opener = open_capture,
         live: bool | None = None,
+        paced: bool = False,
     ) -> None:
         self.source = source
+        self.paced = paced
+        self._paced_from: float | None = None
         self.live = is_live(source) if live is None else live
         self._reconnect_s = reconnect_s
         self._opener = opener
@@ -184,6 +190,13 @@ class FrameSource:
         ok, image = self._capture.read()
         if not ok or image is None:
             return None
+        if self.paced:
+            now = time.monotonic()
+            if self._paced_from is None:
+                self._paced_from = now
+            delay = self._paced_from + self._index / self.fps - now
+            if delay > 0 and self._stop.wait(delay):
+                return None
         at = self._start + timedelta(seconds=self._index / self.fps)
         frame = Frame(index=self._index, at=at, image=image)
         self._index += 1

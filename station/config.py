@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from station.events import Policy
+from station.vision.crossings import DoorLine as CrossingLine
 
 
 class ConfigError(ValueError):
@@ -186,8 +187,62 @@ def load(path: str | Path) -> StationConfig:
 
 
 def parse(document: dict[str, Any]) -> StationConfig:
-    """Build the configuration from a parsed TOML document, checking every key."""
-    return _build(StationConfig, document, "")
+    """Build the configuration from a parsed TOML document, checking every key.
+
+    Raises:
+        ConfigError: A key is unknown or has a bad value, or the keys together ask for something the
+            station cannot do (counting by camera with no camera or no lines, say).
+    """
+    config = _build(StationConfig, document, "")
+    _check_counting(config)
+    return config
+
+
+def door_lines(section: CountingSection) -> list[CrossingLine]:
+    """Return the counting lines as the crossing rule's lines, each named by its door.
+
+    Raises:
+        ConfigError: A line of zero length, or an in-point on its line, naming the line's key.
+    """
+    lines = []
+    for index, spec in enumerate(section.lines):
+        x1, y1, x2, y2 = spec.line
+        try:
+            lines.append(CrossingLine((x1, y1), (x2, y2), tuple(spec.in_point), name=spec.door))  # type: ignore[arg-type]
+        except ValueError as err:
+            message = str(err).split(": ", 1)[-1]
+            raise ConfigError(f"counting.lines[{index}]: {message}") from None
+    return lines
+
+
+def _check_counting(config: StationConfig) -> None:
+    counting = config.counting
+    if counting.source == "camera":
+        if not counting.lines:
+            raise ConfigError(
+                "counting.lines: counting by camera needs at least one [[counting.lines]] table "
+                '(line = [x1, y1, x2, y2], in_point = [x, y], door = "main")'
+            )
+        if not counting.camera and not config.camera.source:
+            raise ConfigError(
+                "counting.camera: counting by camera needs a door camera (counting.camera) "
+                "or a visitor camera (camera.source) to share"
+            )
+        for index, spec in enumerate(counting.lines):
+            if not spec.door.strip():
+                raise ConfigError(f"counting.lines[{index}].door: a door needs a name")
+        door_lines(counting)
+        return
+    if counting.source == "beams" and not counting.beams_url:
+        raise ConfigError("counting.beams_url: counting with beams needs the beam sensor's port")
+    if counting.lines:
+        raise ConfigError(
+            f'counting.lines: door lines are for counting.source = "camera", not {counting.source!r}'
+        )
+    if counting.camera:
+        raise ConfigError(
+            f'counting.camera: a door camera is for counting.source = "camera", not {counting.source!r}'
+        )
 
 
 def _build(cls: type, raw: object, prefix: str) -> Any:

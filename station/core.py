@@ -85,6 +85,8 @@ class KioskState:
     retest_ticket: int | None = None
     retest_wait_s: float | None = None
     devices: dict[str, str] = field(default_factory=dict)
+    #: Today's crossings per door: ``{"main": {"in": 12, "out": 9}}``.
+    doors: dict[str, dict[str, int]] = field(default_factory=dict)
     journal_ok: bool = True
     seq: int = 0
 
@@ -170,6 +172,8 @@ class Station:
             at = at or self._clock()
             self._record(CrossingEvent(direction=direction, door=door, source=source, at=at))
             self.ledger.cross(direction, at)
+            door_counts = self._state.doors.setdefault(door, {"in": 0, "out": 0})
+            door_counts[str(direction)] += 1
             if direction is Direction.IN:
                 self._called_at = None
             self._call_if_room(at)
@@ -278,6 +282,7 @@ class Station:
         with self._lock:
             self.ledger.reset()
             self.queue.reset()
+            self._state.doors = {}
             self._visitor_ticket = None
             self._refresh()
 
@@ -286,7 +291,12 @@ class Station:
         """A copy of what the kiosk shows now."""
         with self._lock:
             current = self._state
-            return replace(current, queue_waiting=list(current.queue_waiting), devices=dict(current.devices))
+            return replace(
+                current,
+                queue_waiting=list(current.queue_waiting),
+                devices=dict(current.devices),
+                doors={door: dict(counts) for door, counts in current.doors.items()},
+            )
 
     # inside -----------------------------------------------------------------------------------------
 

@@ -98,6 +98,7 @@ def create_kiosk(
     alternatives: dict[str, str] | None = None,
     guide: tuple[float, ...] = (0.25, 0.1, 0.75, 0.9),
     preview: Preview | None = None,
+    door_view: Preview | None = None,
 ) -> Flask:
     """Build the kiosk's web app.
 
@@ -110,6 +111,8 @@ def create_kiosk(
         alternatives: The online channels: ``text``, ``phone``, ``whatsapp``, ``link``.
         guide: The face guide as fractions of the frame (left, top, right, bottom).
         preview: The camera preview, or None for a station without a camera.
+        door_view: The door camera's newest frame with its counting lines, or None when the station
+            does not count by camera.
     """
     app = Flask(__name__, static_folder="kiosk_static", template_folder="templates")
     guard = PinGuard(pin)
@@ -132,6 +135,7 @@ def create_kiosk(
             "retest_min": round(retest_min),
             "guide": list(guide),
             "camera": preview is not None,
+            "door_camera": door_view is not None,
             "alternatives": alternatives,
         }
         return render_template("kiosk.html", texts=TEXTS, config=config, language=language)
@@ -161,6 +165,13 @@ def create_kiosk(
                 time.sleep(0.1)
 
         return Response(frames(), mimetype="multipart/x-mixed-replace; boundary=frame")
+
+    @app.get("/door.jpg")
+    def door_frame() -> Response:
+        jpeg = door_view.jpeg() if door_view is not None else None
+        if jpeg is None:
+            return Response(status=404)
+        return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.get("/qr.png")
     def qr() -> Response:

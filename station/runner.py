@@ -9,17 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sensors.camera import CameraError, Frame, FrameSource, parse_source
+from sensors.camera import CameraError, FrameSource, parse_source
 from sensors.serialport import PortError, PortState, SerialPort
 from sensors.thermometer.protocols import get_protocol
 from sensors.thermometer.reader import ThermometerReader
-from station.config import StationConfig
+from station.config import StationConfig, door_lines
 from station.core import FaceObservation, Light, Station
+from station.door_sources import BeamCounter, CameraCounter, CrossingSource, DoorView, FrameRelay, Frames
 from station.events import Direction, Mask
 from station.journal import Journal
 from station.kiosk import Broadcaster, create_kiosk, draw_guide
@@ -37,20 +37,6 @@ LIGHT_BGR = {
 }
 
 
-class Frames(Protocol):
-    """A source of camera frames (``sensors.camera.FrameSource`` or a synthetic one)."""
-
-    live: bool
-
-    def read(self, timeout_s: float = 1.0) -> Frame | None:
-        """Return the next frame, or None."""
-        ...
-
-    def close(self) -> None:
-        """Release the source."""
-        ...
-
-
 @dataclass
 class Parts:
     """What a runner may be handed instead of building it from the configuration (demo, tests).
@@ -61,6 +47,8 @@ class Parts:
         sender: Ships events; HTTP to ``dashboard.url`` when None.
         occupancy: The dashboard's room figure; HTTP when None.
         gate: The door lock / light; a relay on ``relay.url`` when None.
+        counter: Counts the doors; built from ``counting`` when None.
+        door_frames: The door camera; opened from ``counting.camera`` when None (and counting by camera).
     """
 
     frames: Frames | None = None
@@ -68,6 +56,8 @@ class Parts:
     sender: Sender | None = None
     occupancy: OccupancySource | None = None
     gate: object | None = None
+    counter: CrossingSource | None = None
+    door_frames: Frames | None = None
     extra_threads: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
 
 
@@ -123,6 +113,12 @@ class Runner:
             on_change=self.broadcaster.publish,
         )
         self.preview = Preview(config.camera.guide) if self.has_camera else None
+        counting = config.counting
+        shares_camera = counting.source == "camera" and not counting.camera and self.parts.door_frames is None
+        # The visitor camera hands its frames over when it is the door camera too.
+        self.relay: FrameRelay | None = FrameRelay(live=True) if shares_camera else None
+        self.door_view = DoorView() if counting.source == "camera" else None
+        self.counter = self.parts.counter or self._crossing_source()
         self.uplink: Uplink | None = None
         self._threads: list[threading.Thread] = []
         self._http_sender_made: HttpSender | None = None  # ours to close
@@ -152,6 +148,7 @@ class Runner:
             },
             guide=config.camera.guide,
             preview=self.preview,
+            door_view=self.door_view,
         )
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per kiosk request
         self.kiosk_server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
@@ -161,8 +158,8 @@ class Runner:
             self._spawn("thermometer", self._thermometer_loop)
         if self.has_camera:
             self._spawn("camera", self._camera_loop)
-        if config.counting.source == "beams" and config.counting.beams_url:
-            self._spawn("beams", self._beams_loop)
+        if self.counter is not None:
+            self._spawn("counting", self._counting_loop)
         sender = self.parts.sender or self._http_sender()
         if sender is not None:
             self.uplink = Uplink(self.journal, sender, batch_size=config.dashboard.batch_size)
@@ -240,26 +237,36 @@ class Runner:
 
     def _camera_loop(self, stop: threading.Event) -> None:
         frames: Frames | None = self.parts.frames
+        relay = self.relay
         if frames is None:
             try:
-                frames = FrameSource(parse_source(self.config.camera.source))
+                frames = FrameSource(parse_source(self.config.camera.source), paced=True)
             except CameraError as err:
                 log.error("%s", err)
                 self.station.device("camera", "offline", str(err))
+                if relay is not None:
+                    relay.close()
                 return
+        if relay is not None:
+            relay.live = frames.live
         observe = self.parts.observe or self._face_observer()
         try:
             while not stop.is_set():
                 frame = frames.read(timeout_s=1.0)
                 if frame is None:
                     if not frames.live:
+                        self.station.device("camera", "ended", "the video file ended")
                         return
                     continue
+                if relay is not None:
+                    relay.put(frame)
                 self.station.face(observe(frame.image, frame.at))
                 if self.preview is not None:
                     self.preview.update(frame.image, self.station.state.light)
         finally:
             frames.close()
+            if relay is not None:
+                relay.close()
 
     def _face_observer(self) -> Callable[[np.ndarray, datetime], FaceObservation]:
         from station.vision.faces import FaceDetector
@@ -289,25 +296,36 @@ class Runner:
 
         return observe
 
-    def _beams_loop(self, stop: threading.Event) -> None:
-        from sensors.beams import DEFAULT_BAUD, BeamReader
-
+    def _crossing_source(self) -> CrossingSource | None:
         section = self.config.counting
-        port = SerialPort(
-            section.beams_url,
-            baud=DEFAULT_BAUD,
-            on_state=lambda state: self.station.device("beams", str(state)),
+        if section.source == "beams":
+            return BeamCounter(section.beams_url, section.door, self._device_state("beams"))
+        if section.source != "camera":
+            return None
+        door_frames, relay = self.parts.door_frames, self.relay
+
+        def open_frames() -> Frames:
+            if door_frames is not None:
+                return door_frames
+            if relay is not None:
+                return relay
+            return FrameSource(parse_source(section.camera), paced=True)
+
+        return CameraCounter(
+            open_frames,
+            door_lines(section),
+            self._device_state("door_camera"),
+            view=self.door_view,
         )
-        try:
-            port.open()
-        except PortError as err:
-            log.warning("%s; retrying in the background", err)
-            self.station.device("beams", str(PortState.OFFLINE), str(err))
-        try:
-            for crossing in BeamReader(port).crossings(stop):
-                self.station.crossing(Direction(str(crossing.direction)), section.door, "beams", crossing.at)
-        finally:
-            port.close()
+
+    def _counting_loop(self, stop: threading.Event) -> None:
+        assert self.counter is not None
+        for crossing in self.counter.crossings(stop):
+            direction = Direction(str(crossing.direction))
+            self.station.crossing(direction, str(crossing.line), crossing.source, crossing.at)
+
+    def _device_state(self, name: str) -> Callable[[str, str], None]:
+        return lambda state, detail: self.station.device(name, state, detail)
 
     def _occupancy_loop(self, stop: threading.Event) -> None:
         section = self.config.dashboard

@@ -61,6 +61,29 @@ function show(state) {
   if (state.devices && state.devices.thermometer === "offline") problems.push(t("sensor_offline"));
   notice.hidden = problems.length === 0;
   notice.textContent = problems.join(" ");
+  showDoors(state.doors || {});
+}
+
+// The guard's panel: today's crossings per door (counting by camera).
+function showDoors(doors) {
+  const body = document.querySelector("#door-counts tbody");
+  if (!body) return;
+  body.replaceChildren(...Object.keys(doors).sort().map((door) => {
+    const row = document.createElement("tr");
+    for (const value of [door, doors[door].in, doors[door].out]) {
+      const cell = document.createElement("td");
+      cell.textContent = value;
+      row.append(cell);
+    }
+    return row;
+  }));
+}
+
+// While the guard's panel is open, the door camera's frame (with its lines) is refreshed every second.
+let doorTimer = null;
+function refreshDoorFrame() {
+  const image = document.getElementById("door-frame");
+  if (image) image.src = "/door.jpg?t=" + Date.now();
 }
 
 function connect() {
@@ -95,7 +118,15 @@ document.addEventListener("DOMContentLoaded", () => {
     localStorage.setItem("gerbang-language", language);
     translatePage();
   });
-  document.getElementById("guard-open").addEventListener("click", () => document.getElementById("guard").showModal());
+  const dialog = document.getElementById("guard");
+  document.getElementById("guard-open").addEventListener("click", () => {
+    dialog.showModal();
+    if (document.getElementById("door-frame")) {
+      refreshDoorFrame();
+      doorTimer = setInterval(refreshDoorFrame, 1000);
+    }
+  });
+  dialog.addEventListener("close", () => { clearInterval(doorTimer); doorTimer = null; });
   for (const button of document.querySelectorAll("[data-action]")) {
     button.addEventListener("click", () => act(button.dataset.action));
   }

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from station.vision.crossings import LineCounter, Point
+from station.vision.crossings import DoorLine, LineCounter, Point
 from station.vision.tracking import Track
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,30 @@ def _label(image: np.ndarray, text: str, origin: Point, colour: tuple[int, int, 
     cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
 
 
+def draw_lines(
+    image: np.ndarray, lines: Sequence[DoorLine], counts: Sequence[tuple[int, int]] | None = None
+) -> np.ndarray:
+    """Return a copy of ``image`` with each door line, an arrow to its room side and its name drawn.
+
+    Args:
+        image: The frame.
+        lines: The door lines, in the frame's pixels.
+        counts: Each line's (in, out) so far, drawn beside its name; None for the name alone.
+    """
+    out = image.copy()
+    for index, line in enumerate(lines):
+        cv2.line(out, _pt(line.start), _pt(line.end), _LINE_COLOUR, 2, cv2.LINE_AA)
+        mid = ((line.start[0] + line.end[0]) / 2, (line.start[1] + line.end[1]) / 2)
+        cv2.circle(out, _pt(line.in_point), 4, _IN_COLOUR, -1, cv2.LINE_AA)
+        cv2.arrowedLine(out, _pt(mid), _pt(line.in_point), _IN_COLOUR, 2, cv2.LINE_AA, tipLength=0.1)
+        _label(out, "in", (line.in_point[0] + 6, line.in_point[1] + 4), _IN_COLOUR)
+        text = str(line.name)
+        if counts is not None:
+            text += f": in {counts[index][0]} out {counts[index][1]}"
+        _label(out, text, (mid[0] + 6, mid[1] - 6), _LINE_COLOUR)
+    return out
+
+
 class CountAnnotator:
     """Draws lines with their in/out counts, the room's side, tracks with ids and trails, and totals."""
 
@@ -49,16 +73,7 @@ class CountAnnotator:
         trails: dict[int, list[Point]] | None = None,
     ) -> np.ndarray:
         """Return a copy of ``image`` with everything drawn on it."""
-        out = image.copy()
-        for counter in counters:
-            line = counter.line
-            cv2.line(out, _pt(line.start), _pt(line.end), _LINE_COLOUR, 2, cv2.LINE_AA)
-            cv2.circle(out, _pt(line.in_point), 4, _IN_COLOUR, -1, cv2.LINE_AA)
-            mid = ((line.start[0] + line.end[0]) / 2, (line.start[1] + line.end[1]) / 2)
-            cv2.arrowedLine(out, _pt(mid), _pt(line.in_point), _IN_COLOUR, 1, cv2.LINE_AA, tipLength=0.1)
-            _label(
-                out, f"{line.name}: in {counter.in_count} out {counter.out_count}", line.start, _LINE_COLOUR
-            )
+        out = draw_lines(image, [c.line for c in counters], [(c.in_count, c.out_count) for c in counters])
         for track in tracks:
             colour = _TRACK_COLOUR if track.confirmed else _TENTATIVE_COLOUR
             x, y, w, h = track.box

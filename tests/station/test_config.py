@@ -1,10 +1,11 @@
 """The station's configuration file."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from station.config import ConfigError, StationConfig, load, parse
+from station.config import ConfigError, StationConfig, door_lines, load, parse
 from station.events import Policy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "station.example.toml"
@@ -24,10 +25,83 @@ def test_an_empty_file_gives_the_defaults():
 
 def test_door_lines():
     config = parse(
-        {"counting": {"source": "camera", "lines": [{"line": [0, 10, 100, 10], "in_point": [50, 60]}]}}
+        {
+            "counting": {
+                "source": "camera",
+                "camera": "door.mp4",
+                "lines": [{"line": [0, 10, 100, 10], "in_point": [50, 60]}],
+            }
+        }
     )
     assert config.counting.lines[0].line == (0.0, 10.0, 100.0, 10.0)
     assert config.counting.lines[0].door == "main"
+    (line,) = door_lines(config.counting)
+    assert (line.start, line.end, line.in_point, line.name) == ((0, 10), (100, 10), (50, 60), "main")
+
+
+def test_the_example_file_counting_by_camera_loads():
+    # the commented [[counting.lines]] example of the example file, switched on
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace('source = "beams"', 'source = "camera"')
+    text = text.replace("# [[counting.lines]]", "[[counting.lines]]")
+    for key in ("line = ", "in_point = ", "door = "):
+        text = text.replace(f"# {key}", key)
+    config = parse(tomllib.loads(text))
+    assert config.counting.source == "camera"
+    assert [line.door for line in config.counting.lines] == ["main"]
+
+
+CAMERA_LINE = {"line": [0, 10, 100, 10], "in_point": [50, 60]}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        # counting by camera without any line
+        ({"counting": {"source": "camera", "camera": "0"}}, r"counting.lines: counting by camera needs"),
+        # counting by camera with neither a door camera nor a visitor camera
+        ({"counting": {"source": "camera", "lines": [CAMERA_LINE]}}, "counting.camera: counting by camera"),
+        # a line of zero length
+        (
+            {
+                "counting": {
+                    "source": "camera",
+                    "camera": "0",
+                    "lines": [{"line": [5, 5, 5, 5], "in_point": [0, 9]}],
+                }
+            },
+            r"counting.lines\[0\]: start and end are the same point",
+        ),
+        # an in-point on the line itself: no room side
+        (
+            {
+                "counting": {
+                    "source": "camera",
+                    "camera": "0",
+                    "lines": [{"line": [0, 0, 10, 0], "in_point": [5, 0]}],
+                }
+            },
+            r"counting.lines\[0\]: in_point .* lies on the line",
+        ),
+        # a door without a name
+        (
+            {"counting": {"source": "camera", "camera": "0", "lines": [{**CAMERA_LINE, "door": " "}]}},
+            r"counting.lines\[0\].door: a door needs a name",
+        ),
+        # beams without their port
+        ({"counting": {"source": "beams"}}, "counting.beams_url: counting with beams needs"),
+        # door lines while counting with beams: they would be ignored
+        (
+            {"counting": {"source": "beams", "beams_url": "loop://", "lines": [CAMERA_LINE]}},
+            "counting.lines: door",
+        ),
+        # a door camera while not counting by camera
+        ({"counting": {"source": "none", "camera": "1"}}, "counting.camera: a door camera is for"),
+    ],
+)
+def test_counting_the_station_cannot_honour_is_refused(document, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(document)
 
 
 @pytest.mark.parametrize(
