@@ -26,7 +26,7 @@ import cv2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "station"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from door_scenes import FPS, Scene, Walker, pause, walk  # noqa: E402
 

@@ -13,7 +13,7 @@ import cv2
 from sensors.camera import CameraError, FrameSource, parse_source
 from sensors.crossing import Crossing
 from station.counting import count_source
-from station.vision.annotate import AnnotationError, VideoOut
+from station.vision.annotate import AnnotationError, VideoOut, draw_lines
 from station.vision.crossings import DoorLine
 from station.vision.sizes import SizeSettings
 from station.vision.tracking import TrackerSettings
@@ -30,8 +30,10 @@ def _numbers(text: str, count: int, option: str, example: str) -> tuple[float, .
     return values
 
 
-def parse_lines(lines: tuple[str, ...], in_points: tuple[str, ...], band_px: float) -> list[DoorLine]:
-    """Pair each ``--line x1,y1,x2,y2`` with its ``--in-point x,y`` into door lines.
+def parse_lines(
+    lines: tuple[str, ...], in_points: tuple[str, ...], band_px: float, doors: tuple[str, ...] = ()
+) -> list[DoorLine]:
+    """Pair each ``--line x1,y1,x2,y2`` with its ``--in-point x,y`` (and ``--door NAME``) into door lines.
 
     Raises:
         click.BadParameter: A malformed value, unpaired options, a zero-length line, or an in-point on
@@ -44,15 +46,35 @@ def parse_lines(lines: tuple[str, ...], in_points: tuple[str, ...], band_px: flo
             f"each --line needs its own --in-point: got {len(lines)} lines and {len(in_points)} in-points",
             param_hint="--in-point",
         )
+    if doors and len(doors) != len(lines):
+        raise click.BadParameter(
+            f"give a --door for every --line or none: got {len(lines)} lines and {len(doors)} doors",
+            param_hint="--door",
+        )
     door_lines = []
     for index, (line_text, point_text) in enumerate(zip(lines, in_points, strict=True)):
         x1, y1, x2, y2 = _numbers(line_text, 4, "--line", "100,200,500,200")
         px, py = _numbers(point_text, 2, "--in-point", "300,80")
         try:
-            door_lines.append(DoorLine((x1, y1), (x2, y2), (px, py), band_px=band_px, name=index))
+            name = doors[index] if doors else index
+            door_lines.append(DoorLine((x1, y1), (x2, y2), (px, py), band_px=band_px, name=name))
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--line/--in-point") from None
     return door_lines
+
+
+def _write_preview(frames: FrameSource, door_lines: list[DoorLine], path: Path) -> None:
+    """Write the source's first frame with the lines drawn to ``path``."""
+    try:
+        frame = frames.read(timeout_s=10.0)
+    finally:
+        frames.close()
+    if frame is None:
+        raise click.ClickException(f"no frame came from {frames.source!r}")
+    if not cv2.imwrite(str(path), draw_lines(frame.image, door_lines)):
+        raise click.ClickException(f"cannot write {path} (use a .png or .jpg name)")
+    height, width = frame.image.shape[:2]
+    click.echo(f"wrote {path}: {width}x{height}, {len(door_lines)} line(s)")
 
 
 def default_band_px(frame_size: tuple[int, int]) -> float:
@@ -71,6 +93,13 @@ def default_band_px(frame_size: tuple[int, int]) -> float:
     help="A point on the room's side of the line given before it; one per --line.",
 )
 @click.option(
+    "--door",
+    "doors",
+    multiple=True,
+    metavar="NAME",
+    help="The door a --line watches (drawn and reported as the crossings' line); one per --line.",
+)
+@click.option(
     "--band-px",
     type=click.FloatRange(min=0),
     help="Hysteresis: how far past a line a person must be to count [default: 1.5% of the frame diagonal].",
@@ -81,6 +110,13 @@ def default_band_px(frame_size: tuple[int, int]) -> float:
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="OUT.mp4",
     help="Write the video with lines, tracks and counts drawn.",
+)
+@click.option(
+    "--preview",
+    "preview_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT.png",
+    help="Write one frame with the lines, their in sides and door names drawn, then stop (no counting).",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Crossings as JSON lines; the last line is the summary."
@@ -96,8 +132,10 @@ def count(
     source: str,
     lines: tuple[str, ...],
     in_points: tuple[str, ...],
+    doors: tuple[str, ...],
     band_px: float | None,
     annotate_path: Path | None,
+    preview_path: Path | None,
     as_json: bool,
     max_frames: int | None,
     count_groups: bool,
@@ -106,9 +144,12 @@ def count(
 
     Each --line is two points in the video's pixels; the --in-point after it names the room's side, so
     lines of any orientation work. Files are read to their end with progress on stderr; live sources run
-    until Ctrl-C. Prints each crossing, then the totals.
+    until Ctrl-C. Prints each crossing, then the totals. --preview writes one frame with the lines
+    drawn instead, to check them before a day of counting.
     """
-    parse_lines(lines, in_points, band_px or 0.0)  # fail on bad values before opening anything
+    parse_lines(lines, in_points, band_px or 0.0, doors)  # fail on bad values before opening anything
+    if preview_path is not None and not preview_path.parent.is_dir():
+        raise click.BadParameter(f"no such directory {preview_path.parent}", param_hint="--preview")
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our own message says it once
     try:
         frames = FrameSource(parse_source(source))
@@ -117,11 +158,14 @@ def count(
     width, height = frames.frame_size
     if band_px is None:
         band_px = default_band_px((width, height)) if width and height else 8.0
-    door_lines = parse_lines(lines, in_points, band_px)
+    door_lines = parse_lines(lines, in_points, band_px, doors)
     if width and height:
         for line in door_lines:
             if not all(0 <= x <= width and 0 <= y <= height for x, y in (line.start, line.end)):
                 click.echo(f"warning: line {line.name} reaches outside the {width}x{height} frame", err=True)
+    if preview_path is not None:
+        _write_preview(frames, door_lines, preview_path)
+        return
     video_out = None
     if annotate_path is not None:
         try:

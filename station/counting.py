@@ -1,20 +1,311 @@
-"""Counting people at doors from video: frames → moving blobs → tracks → line crossings."""
+"""Counting people at doors from video.
+
+Two methods share the background model and the tracker. ``flux`` (the default) counts the area that
+flows through each line (``station.vision.flux``), one person's area learnt from the people tracked
+near the line and from the line's own events; ``tracks`` counts tracks whose centre crosses a line
+(``station.vision.crossings``), kept for scenes of one person at a time and for comparison. The
+tracker runs in both: it keeps walking people out of the background, and learns how big one person is.
+"""
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
 
+import cv2
 import numpy as np
 
 from sensors.camera import FrameSource
-from sensors.crossing import Crossing
+from sensors.crossing import Crossing, Direction
 from station.vision.annotate import CountAnnotator, VideoOut
 from station.vision.crossings import DoorLine, LineCounter
+from station.vision.flux import FluxEvent, FluxSettings, LineFlux, people_for
 from station.vision.motion import MotionDetector, MotionSettings
+from station.vision.sizes import PersonSizes
 from station.vision.tracking import Track, Tracker, TrackerSettings
+
+
+class Method(StrEnum):
+    """How crossings are told."""
+
+    FLUX = "flux"
+    TRACKS = "tracks"
+
+
+class LineTotals(Protocol):
+    """A line and its counts so far (what drawing and results need of a line's counter)."""
+
+    @property
+    def line(self) -> DoorLine:
+        """The door line."""
+        ...
+
+    @property
+    def in_count(self) -> int:
+        """Crossings into the room."""
+        ...
+
+    @property
+    def out_count(self) -> int:
+        """Crossings out of it."""
+        ...
+
+
+class PersonArea:
+    """How much area one person sweeps through a line.
+
+    Best are the line's own *singles*: events that exactly one tracked person made alone, measured
+    where it matters (at the line, cut by the frame's edge as the line is, with the shadows and
+    reflections the foreground has there); their median, once there are ``min_singles``. Before that,
+    the usual blob of one tracked person at the event's height (``sizes``: nearest known height, then
+    whoever was tracked nearby), or the median of the line's events when that is smaller (at a door
+    where people come one at a time, the events are the people), and before anyone was tracked, the
+    median of the line's first events. Never less than ``floor_px``, the smallest moving blob.
+
+    Args:
+        sizes: The tracker's sizes of single people.
+        floor_px: The smallest area that can be a person (source pixels).
+        memory: Singles (and first events) remembered.
+        min_singles: Singles needed before they are trusted over the tracker's sizes.
+        min_events: Events needed before their median is weighed against the tracker's sizes.
+    """
+
+    def __init__(
+        self, sizes: PersonSizes, floor_px: float, memory: int = 25, min_singles: int = 1, min_events: int = 5
+    ) -> None:
+        self.sizes = sizes
+        self.floor_px = floor_px
+        self.min_singles = min_singles
+        self.min_events = min_events
+        self._singles: deque[float] = deque(maxlen=memory)
+        self._events: deque[float] = deque(maxlen=memory)
+
+    @property
+    def sized(self) -> bool:
+        """Whether the line has measured lone people itself (the estimate is no longer a guess)."""
+        return len(self._singles) >= self.min_singles
+
+    def estimate(self, y: float) -> float | None:
+        """Return one person's area for an event centred at height ``y``, or None before any event."""
+        if len(self._singles) >= self.min_singles:
+            return max(statistics.median(self._singles), self.floor_px)
+        tracked = (
+            self.sizes.typical_area_px(y) or self.sizes.nearest_area_px(y) or self.sizes.rough_area_px(y)
+        )
+        own = statistics.median(self._events) if self._events else None
+        if tracked is None:
+            return max(own, self.floor_px) if own is not None else None
+        if own is not None and len(self._events) >= self.min_events:
+            tracked = min(tracked, own)  # the events of a door where people come one at a time
+        return max(tracked, self.floor_px)
+
+    def learn(self, area_px: float, single: bool) -> None:
+        """Remember an ended event; ``single`` when one tracked person made it alone."""
+        if area_px < self.floor_px:
+            return
+        self._events.append(area_px)
+        if single:
+            self._singles.append(area_px)
+
+
+class FluxLineCounter:
+    """Counts one door line by the area flowing through it (``station.vision.flux``).
+
+    Args:
+        line: The door line.
+        frame_size: The source frames' (width, height).
+        sizes: The tracker's sizes of single people.
+        settings: Tuning.
+        floor_px: The smallest area that can be a person (source pixels).
+        source: What crossings carry as ``source``.
+    """
+
+    def __init__(
+        self,
+        line: DoorLine,
+        frame_size: tuple[int, int],
+        sizes: PersonSizes,
+        settings: FluxSettings | None = None,
+        *,
+        floor_px: float = 0.0,
+        source: str = "camera",
+    ) -> None:
+        self.line = line
+        self.settings = settings or FluxSettings()
+        self.flux = LineFlux(line, frame_size, self.settings)
+        self.person = PersonArea(sizes, floor_px)
+        self.source = source
+        self.in_count = 0
+        self.out_count = 0
+        self._held: list[FluxEvent] = []  # ended, waiting in case the same person steps back
+        self._votes: deque[tuple[Direction, datetime, int]] = deque(maxlen=64)  # tracks that crossed
+        self._history: deque[tuple[datetime, np.ndarray]] = deque(maxlen=150)  # recent flux profiles
+        self._measuring: list[tuple[Direction, datetime, datetime, slice]] = []  # lone crossers
+
+    def vote(self, direction: Direction, at: datetime, track: Track, alone: bool) -> None:
+        """Note that a tracked person crossed the line (their event counts at least one).
+
+        Args:
+            direction: Which way they crossed.
+            at: When.
+            track: The track; its box and speed say where and how long it crosses.
+            alone: Nobody else was near them: what flows through the line around them is one
+                person's area, a sample of its size.
+        """
+        (x1, y1), (x2, y2) = self.line.start, self.line.end
+        ux, uy = (x2 - x1) / self.line.length_px, (y2 - y1) / self.line.length_px
+        along_px = (track.anchor[0] - x1) * ux + (track.anchor[1] - y1) * uy
+        self._votes.append((direction, at, int(along_px // self.flux.bin_px)))
+        if not alone:
+            return
+        width, height = track.size
+        half_px = 0.5 * (abs(ux) * width + abs(uy) * height) + self.flux.bin_px
+        across_px = abs(uy) * width + abs(ux) * height
+        speed_px = abs(-uy * track.velocity[0] + ux * track.velocity[1])
+        fps = 25.0
+        if len(self._history) >= 2:
+            span_s = (self._history[-1][0] - self._history[0][0]).total_seconds()
+            fps = (len(self._history) - 1) / span_s if span_s > 0 else fps
+        half_s = min(2.5, 0.5 * across_px / max(speed_px, 0.5) / fps + 0.2)
+        bins = slice(
+            max(0, int((along_px - half_px) // self.flux.bin_px)),
+            min(self.flux.bins, int((along_px + half_px) // self.flux.bin_px) + 1),
+        )
+        window = timedelta(seconds=half_s)
+        self._measuring.append((direction, at - window, at + window, bins))
+
+    def _measure(self, at: datetime) -> None:
+        """Size one person from the flow around a lone crosser, once it has gone through."""
+        for item in list(self._measuring):
+            direction, start, end, bins = item
+            if at < end:
+                continue
+            self._measuring.remove(item)
+            sign = 1.0 if direction is Direction.IN else -1.0
+            area = sum(
+                float(np.clip(sign * flux[bins], 0.0, None).sum())
+                for t, flux in self._history
+                if start <= t <= end
+            )
+            self.person.learn(area, single=True)
+
+    def trigger(self, grey: np.ndarray, foreground: np.ndarray, at: datetime) -> list[Crossing]:
+        """Take one frame and return the crossings it made certain."""
+        ended = self.flux.update(grey, foreground, at)
+        self._history.append((at, self.flux.flux_px))
+        self._measure(at)
+        crossings: list[Crossing] = []
+        if self.person.sized:  # a crowd on the line: all but its last person while it lasts
+            for event in self.flux.open_events():
+                crossings += self._count(event, keep_back=1)
+        for event in ended:
+            self._hold(event)
+        hold, longest = timedelta(seconds=self.settings.hold_s), timedelta(seconds=self.settings.max_hold_s)
+        occupied = self.flux.occupied
+        for event in list(self._held):
+            if occupied[event.start_bin : event.end_bin + 1].any():
+                event.seen_at = at  # someone still stands where it crossed
+            if at - (event.seen_at or event.last_at) >= hold or at - event.first_at >= longest:
+                self._held.remove(event)
+                crossings += self._count(event)
+        return crossings
+
+    def finish(self) -> list[Crossing]:
+        """The source has ended: count what is still on the line."""
+        for event in self.flux.finish():
+            self._hold(event)
+        crossings: list[Crossing] = []
+        for event in self._held:
+            crossings += self._count(event)
+        self._held = []
+        return crossings
+
+    def _hold(self, event: FluxEvent) -> None:
+        """Keep an ended event a moment; part of a person that came in and went back out cancels."""
+        person_px = self.person.estimate(self._height(event))
+        if person_px is None:
+            self.person.learn(event.area_px, single=False)  # the first event sizes the first person
+        else:
+            partial_px = self.settings.partial_share * person_px
+            hold = timedelta(seconds=self.settings.hold_s)
+            for other in list(self._held):
+                if event.first_at - (other.seen_at or other.last_at) > hold:
+                    continue
+                if not _overlap(other, event, self.settings.gap_bins):
+                    continue
+                smaller = min(other.area_px, event.area_px)
+                if smaller >= partial_px or self._votes_in(min(other, event, key=lambda e: e.area_px)):
+                    continue  # two people, one after the other (or a tracked person): both count
+                if other.direction is event.direction:  # stopped halfway, then went on
+                    self._held.remove(other)
+                    event.area_px += other.area_px
+                    event.counted += other.counted
+                    event.first_at = min(event.first_at, other.first_at)
+                    event.start_bin = min(event.start_bin, other.start_bin)
+                    event.end_bin = max(event.end_bin, other.end_bin)
+                else:  # stepped onto the line and back
+                    other.area_px -= smaller
+                    event.area_px -= smaller
+        self._held.append(event)
+
+    def _height(self, event: FluxEvent) -> float:
+        middle_px = (event.start_bin + event.end_bin + 1) / 2 * self.flux.bin_px
+        y1, y2 = self.line.start[1], self.line.end[1]
+        return y1 + (y2 - y1) * middle_px / self.line.length_px
+
+    def _count(self, event: FluxEvent, keep_back: int = 0) -> list[Crossing]:
+        person_px = self.person.estimate(self._height(event))
+        if person_px is None:
+            return []  # nobody's size is known yet: wait for the event to end
+        people = people_for(event.area_px, person_px, self.settings)
+        if not keep_back:
+            votes = self._votes_in(event)
+            if people == 0 and votes and event.area_px >= self.settings.tracked_share * person_px:
+                people = 1  # small, but a tracked person crossed with it
+            self.person.learn(event.area_px, single=False)
+        people -= keep_back
+        new = people - event.counted
+        if new <= 0:
+            return []
+        event.counted = people
+        if event.direction is Direction.IN:
+            self.in_count += new
+        else:
+            self.out_count += new
+        crossing = Crossing(
+            at=event.mean_at, direction=event.direction, line=self.line.name, source=self.source
+        )
+        return [crossing] * new
+
+    def _votes_in(self, event: FluxEvent) -> int:
+        """How many tracked people crossed with ``event`` (either way: a single has one, going its way)."""
+        slack = timedelta(seconds=self.settings.hold_s)
+        margin = 2 * self.settings.gap_bins
+        votes = [
+            direction
+            for direction, at, bin_index in self._votes
+            if event.first_at - slack <= at <= event.last_at + slack
+            and event.start_bin - margin <= bin_index <= event.end_bin + margin
+        ]
+        return len(votes) if all(d is event.direction for d in votes) else 0
+
+
+def _near(track: Track, other: Track) -> bool:
+    """Whether two tracks' boxes, each grown by half, touch."""
+    (ax, ay, aw, ah), (bx, by, bw, bh) = track.box, other.box
+    return abs((ax + aw / 2) - (bx + bw / 2)) < 0.6 * (aw + bw) and abs(
+        (ay + ah / 2) - (by + bh / 2)
+    ) < 0.75 * (ah + bh)
+
+
+def _overlap(a: FluxEvent, b: FluxEvent, margin_bins: int) -> bool:
+    return a.start_bin - margin_bins <= b.end_bin and b.start_bin - margin_bins <= a.end_bin
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +371,8 @@ class DoorCounter:
         motion: Tuning of the background model.
         tracking: Tuning of the tracker.
         max_still_frames: How long someone may stand still and still be kept out of the background.
+        method: How crossings are told: by area flowing through the lines, or by tracks.
+        flux: Tuning of the flux method.
     """
 
     def __init__(
@@ -90,12 +383,28 @@ class DoorCounter:
         motion: MotionSettings | None = None,
         tracking: TrackerSettings | None = None,
         max_still_frames: int = 1500,
+        method: Method = Method.FLUX,
+        flux: FluxSettings | None = None,
     ) -> None:
         if not lines:
             raise ValueError("at least one door line is needed")
         self.detector = MotionDetector(frame_size, motion)
         self.tracker = Tracker(frame_size, tracking)
-        self.counters = [LineCounter(line) for line in lines]
+        self.method = Method(method)
+        sizes = self.tracker.sizes
+        # The flux method hears the tracks' crossings too: a small event a tracked person made counts.
+        self._track_counters = [LineCounter(line) for line in lines]
+        self._flux_counters = (
+            [
+                FluxLineCounter(line, frame_size, sizes, flux, floor_px=self.detector.min_area_px)
+                for line in lines
+            ]
+            if self.method is Method.FLUX
+            else []
+        )
+        self.counters: list[LineTotals] = (
+            list(self._flux_counters) if self.method is Method.FLUX else list(self._track_counters)
+        )
         self.tracks: list[Track] = []
         self.frames = 0
         self._protect: list[tuple[float, float, float, float]] = []
@@ -107,11 +416,33 @@ class DoorCounter:
         blobs = self.detector.detect(image, protect=self._protect)
         self.tracks = self.tracker.update(blobs)
         self._protect = [_next_box(t) for t in self.tracks if _walked(t, self.max_still_frames)]
-        seen = [track for track in self.tracks if track.missed == 0] + self.tracker.exited
         crossings: list[Crossing] = []
-        for counter in self.counters:
-            crossings += counter.trigger(seen, at)
+        if self._flux_counters:
+            grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            foreground = self.detector.foreground
+            if foreground is not None:
+                for flux_counter in self._flux_counters:
+                    crossings += flux_counter.trigger(grey, foreground, at)
+        seen = [track for track in self.tracks if track.missed == 0] + self.tracker.exited
+        by_id = {track.track_id: track for track in seen}
+        for index, counter in enumerate(self._track_counters):
+            found = counter.trigger(seen, at)
             counter.forget(self.tracker.removed)
+            if not self._flux_counters:
+                crossings += found
+                continue
+            for crossing in found:
+                track = by_id.get(crossing.track_id or -1)
+                if track is not None:
+                    alone = not any(_near(track, other) for other in self.tracks if other is not track)
+                    self._flux_counters[index].vote(crossing.direction, at, track, alone)
+        return crossings
+
+    def finish(self) -> list[Crossing]:
+        """The source has ended: return the crossings still being measured on the lines."""
+        crossings: list[Crossing] = []
+        for counter in self._flux_counters:
+            crossings += counter.finish()
         return crossings
 
     def result(self, fps: float) -> CountResult:
@@ -156,6 +487,8 @@ def count_source(
     stop: Callable[[], bool] | None = None,
     motion: MotionSettings | None = None,
     tracking: TrackerSettings | None = None,
+    method: Method = Method.FLUX,
+    flux: FluxSettings | None = None,
 ) -> CountResult:
     """Count crossings over a whole source (a file to its end, a live source until ``stop``).
 
@@ -169,6 +502,8 @@ def count_source(
         stop: Polled each frame; counting ends when it returns True.
         motion: Tuning of the background model.
         tracking: Tuning of the tracker.
+        method: How crossings are told.
+        flux: Tuning of the flux method.
     """
     counter: DoorCounter | None = None
     annotator = CountAnnotator()
@@ -177,7 +512,9 @@ def count_source(
     for frame in source:
         if counter is None:
             height, width = frame.image.shape[:2]
-            counter = DoorCounter(lines, (width, height), motion=motion, tracking=tracking)
+            counter = DoorCounter(
+                lines, (width, height), motion=motion, tracking=tracking, method=method, flux=flux
+            )
         for crossing in counter.process(frame.image, frame.at):
             if on_crossing is not None:
                 on_crossing(crossing)
@@ -190,6 +527,10 @@ def count_source(
             on_progress(counter.frames, counter.frames / (now - started))
         if (max_frames is not None and counter.frames >= max_frames) or (stop is not None and stop()):
             break
+    if counter is not None:
+        for crossing in counter.finish():
+            if on_crossing is not None:
+                on_crossing(crossing)
     elapsed = time.perf_counter() - started
     if counter is None:
         return CountResult(lines=tuple(LineCount(0, 0) for _ in lines), frames=0, fps=0.0)

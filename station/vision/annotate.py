@@ -32,10 +32,13 @@ def _pt(point: Point) -> tuple[int, int]:
     return (round(point[0]), round(point[1]))
 
 
-def _label(image: np.ndarray, text: str, origin: Point, colour: tuple[int, int, int]) -> None:
+def _label(
+    image: np.ndarray, text: str, origin: Point, colour: tuple[int, int, int], scale: float = 0.45
+) -> None:
     x, y = _pt(origin)
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
+    thick = max(1, round(scale * 2))
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
 
 
 def draw_lines(
@@ -49,16 +52,17 @@ def draw_lines(
         counts: Each line's (in, out) so far, drawn beside its name; None for the name alone.
     """
     out = image.copy()
+    scale = max(0.45, out.shape[1] / 1000)  # readable on a large frame too
     for index, line in enumerate(lines):
         cv2.line(out, _pt(line.start), _pt(line.end), _LINE_COLOUR, 2, cv2.LINE_AA)
         mid = ((line.start[0] + line.end[0]) / 2, (line.start[1] + line.end[1]) / 2)
         cv2.circle(out, _pt(line.in_point), 4, _IN_COLOUR, -1, cv2.LINE_AA)
         cv2.arrowedLine(out, _pt(mid), _pt(line.in_point), _IN_COLOUR, 2, cv2.LINE_AA, tipLength=0.1)
-        _label(out, "in", (line.in_point[0] + 6, line.in_point[1] + 4), _IN_COLOUR)
+        _label(out, "in", (line.in_point[0] + 6, line.in_point[1] + 4), _IN_COLOUR, scale)
         text = str(line.name)
         if counts is not None:
             text += f": in {counts[index][0]} out {counts[index][1]}"
-        _label(out, text, (mid[0] + 6, mid[1] - 6), _LINE_COLOUR)
+        _label(out, text, (mid[0] + 6, mid[1] - 6), _LINE_COLOUR, scale)
     return out
 
 

@@ -106,6 +106,8 @@ class MotionDetector:
         self.work_size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
         work_area = self.work_size[0] * self.work_size[1]
         self.min_area_work_px = max(4, round(self.settings.min_area_fraction * work_area))
+        #: The smallest blob kept, in source pixels.
+        self.min_area_px = self.min_area_work_px / (self.scale * self.scale)
         self._model = cv2.createBackgroundSubtractorMOG2(
             history=self.settings.history_frames,
             varThreshold=self.settings.var_threshold,

@@ -26,6 +26,7 @@ class SizeSettings:
             On real door footage people queue through the door, blobs merge with whoever is next, and
             counting by area over-counts; where people walk abreast, 2 is worth trying.
         memory: Samples kept.
+        quantile: Which of the people's sizes near a height is the usual one (0.5 the median).
     """
 
     window_fraction: float = 0.12
@@ -33,6 +34,7 @@ class SizeSettings:
     two_ratio: float = 1.8
     max_people: int = 1
     memory: int = 300
+    quantile: float = 0.35
 
 
 class PersonSizes:
@@ -68,13 +70,36 @@ class PersonSizes:
                 if abs(y - centre) <= self._window_px:
                     per_person.setdefault(track_id, []).append(area)
             if len(per_person) >= self.settings.min_people:
-                # One vote per person, so someone who lingered does not outweigh the rest.
-                typical[bucket] = statistics.median(statistics.median(a) for a in per_person.values())
+                # One vote per person, so someone who lingered does not outweigh the rest; a low
+                # quantile, since the blobs that fool the tracker (two walking as one) are all bigger.
+                votes = sorted(statistics.median(a) for a in per_person.values())
+                typical[bucket] = votes[int(self.settings.quantile * (len(votes) - 1))]
         self._typical = typical
 
     def typical_area_px(self, cy: float) -> float | None:
         """Return the usual area of one person near height ``cy``, or None when too few were seen."""
         return self._typical.get(int(cy / self._bucket_px))
+
+    def nearest_area_px(self, cy: float) -> float | None:
+        """Return the usual area of one person at the known height nearest ``cy``, or None if none is."""
+        if not self._typical:
+            return None
+        bucket = int(cy / self._bucket_px)
+        return self._typical[min(self._typical, key=lambda known: abs(known - bucket))]
+
+    def rough_area_px(self, cy: float) -> float | None:
+        """Return a first guess at one person's area near height ``cy`` from whoever was seen there.
+
+        Unlike ``typical_area_px`` it needs a single person's samples, not several people's; it is
+        what a door uses before its first few visitors have been sized properly. None before any sample.
+        """
+        if not self._samples:
+            return None
+        nearby = [area for y, area, _ in self._samples if abs(y - cy) <= self._window_px]
+        if not nearby:
+            nearest = min(abs(y - cy) for y, _, _ in self._samples)
+            nearby = [area for y, area, _ in self._samples if abs(y - cy) <= nearest + self._window_px]
+        return statistics.median(nearby)
 
     def people(self, cy: float, area_px: float) -> int:
         """Return how many people a blob of ``area_px`` at height ``cy`` most likely is (at least one)."""

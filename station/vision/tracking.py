@@ -91,6 +91,8 @@ class TrackerSettings:
         gate_factor: Match gate as a multiple of the person's half-size, plus the speed.
         edge_px: Distance from the frame's border within which a blob touches it.
         sample_every: Frames between two size samples of one person.
+        steady_ratio: A track's recent blobs must stay within this ratio of sizes to be sampled (a
+            blob that others join or leave is not one person's size).
         min_birth_fraction: Once people's size near a height is known, a blob smaller than this
             fraction of it starts no track (fragments of someone whose clothes match the floor).
         sizes: How group sizes are estimated.
@@ -105,6 +107,7 @@ class TrackerSettings:
     gate_factor: float = 1.2
     edge_px: float = 3.0
     sample_every: int = 12
+    steady_ratio: float = 1.5
     min_birth_fraction: float = 0.3
     sizes: SizeSettings = field(default_factory=SizeSettings)
 
@@ -255,7 +258,13 @@ class Tracker:
             if len(state.areas) >= 5 and not state.coasting and state.hits >= settings.min_hits:
                 area = statistics.median(state.areas)
                 state.people = self.sizes.people(state.cy, area)
-                if state.people == 1 and self._frame - state.sampled_at_frame >= settings.sample_every:
+                # Only a blob that kept its size (no one joining or leaving it) is one person's size.
+                steady = max(state.areas) <= settings.steady_ratio * min(state.areas) and state.merged == 0
+                if (
+                    state.people == 1
+                    and steady
+                    and self._frame - state.sampled_at_frame >= settings.sample_every
+                ):
                     self.sizes.add(state.cy, area, state.track_id)
                     state.sampled_at_frame = self._frame
         if self._frame % 25 == 0:

@@ -35,6 +35,7 @@ def count(
     counter = DoorCounter(lines, scene.size, tracking=tracking)
     for index, image in enumerate(scene.frames()):
         counter.process(image, T0 + timedelta(seconds=index / FPS))
+    counter.finish()
     return [(c.in_count, c.out_count) for c in counter.counters]
 
 
