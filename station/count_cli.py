@@ -12,7 +12,7 @@ import cv2
 
 from sensors.camera import CameraError, FrameSource, parse_source
 from sensors.crossing import Crossing
-from station.counting import count_source
+from station.counting import Method, count_source
 from station.vision.annotate import AnnotationError, VideoOut, draw_lines
 from station.vision.crossings import DoorLine
 from station.vision.sizes import SizeSettings
@@ -123,10 +123,18 @@ def default_band_px(frame_size: tuple[int, int]) -> float:
 )
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
 @click.option(
+    "--method",
+    type=click.Choice([str(m) for m in Method]),
+    default=str(Method.FLUX),
+    show_default=True,
+    help="flux: the area flowing through each line (crowds, people who stop, groups); "
+    "tracks: tracked centres crossing it (for comparison).",
+)
+@click.option(
     "--count-groups",
     is_flag=True,
-    help="Count a blob twice the usual size of one person as two (doors where people walk abreast; "
-    "where they queue, it over-counts).",
+    help="With --method tracks: count a blob twice the usual size of one person as two (doors where "
+    "people walk abreast; where they queue, it over-counts). The flux method always counts by area.",
 )
 def count(
     source: str,
@@ -138,6 +146,7 @@ def count(
     preview_path: Path | None,
     as_json: bool,
     max_frames: int | None,
+    method: str,
     count_groups: bool,
 ) -> None:
     """Count people crossing door lines in SOURCE: a video file, a camera index (0) or an RTSP/HTTP URL.
@@ -203,6 +212,7 @@ def count(
             on_progress=on_progress,
             max_frames=max_frames,
             tracking=TrackerSettings(sizes=SizeSettings(max_people=2)) if count_groups else None,
+            method=Method(method),
         )
     except KeyboardInterrupt:
         result = None

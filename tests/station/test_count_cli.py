@@ -104,3 +104,51 @@ def test_a_missing_file_gets_one_clear_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "no such video file" in result.stderr
+
+
+def test_preview_draws_the_lines_on_one_frame_and_counts_nothing(door_video: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lines.png"
+    args = [str(door_video), "--line", "64,216,704,216", "--in-point", "384,60", "--door", "pintu-utama"]
+    result = CliRunner().invoke(count, [*args, "--preview", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}: 768x432, 1 line(s)" in result.stdout
+    assert "line 0" not in result.stdout  # no counting
+    image = cv2.imread(str(out))
+    assert image.shape == (432, 768, 3)
+    first = cv2.VideoCapture(str(door_video)).read()[1]
+    # the line is drawn in yellow across the middle, and nothing far from the lines changed
+    assert tuple(int(v) for v in image[216, 200]) == (0, 220, 255)
+    assert abs(image[400, 30].astype(int) - first[400, 30].astype(int)).max() <= 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # one --door for two lines
+        (["--line", "0,300,768,300", "--in-point", "384,400", "--door", "a"], "a --door for every --line"),
+        # a preview into a folder that does not exist
+        (["--preview", "/nonexistent/dir/lines.png"], "no such directory"),
+    ],
+)
+def test_bad_preview_and_door_options_get_one_clear_line(
+    door_video: Path, extra: list[str], message: str
+) -> None:
+    args = [str(door_video), "--line", "64,216,704,216", "--in-point", "384,60", *extra]
+    result = CliRunner().invoke(count, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "flux",  # the area through the line (the default)
+        "tracks",  # tracked centres crossing it
+    ],
+)
+def test_both_methods_count_the_door(door_video: Path, method: str) -> None:
+    args = [str(door_video), "--line", "64,216,704,216", "--in-point", "384,60", "--json", "--method", method]
+    result = CliRunner().invoke(count, args)
+    assert result.exit_code == 0, result.output
+    summary = _summary(result.stdout)
+    assert (summary["in"], summary["out"]) == (1, 1)

@@ -226,6 +226,26 @@ def test_scene_counts_exactly(
     assert count(scene, lines) == expected
 
 
+# A room seen side-on: people come in from the bottom edge across ENTRY, wait at a table in the middle,
+# and leave by the right edge across EXIT (the room is on the left of it).
+ENTRY = DoorLine((100, 380), (668, 380), in_point=(384, 200), band_px=12, name="entry")
+EXIT = DoorLine((700, 30), (700, 420), in_point=(400, 200), band_px=12, name="exit")
+
+
+def side_on_visitor(index: int) -> Walker:
+    """The index-th visitor: tall (seen from the side), in at 4 s intervals, waits 5 s, leaves right."""
+    x = 260 + 60 * index
+    path = pause(walk((x, 500), (x, 230), start_s=1.0 + 4.0 * index), 5.0, ((840, 230 + 8 * index),))
+    return Walker(path, size=(22, 58), colour=((50 * index) % 200 + 40, 70, 150 - (20 * index) % 100))
+
+
+@pytest.mark.slow
+def test_a_side_on_room_counts_each_visitor_once_per_line() -> None:
+    # Six visitors, one after another, each waiting at the table while the next comes in.
+    scene = Scene(tuple(side_on_visitor(i) for i in range(6)), 36.0)
+    assert count(scene, (ENTRY, EXIT)) == [(6, 0), (0, 6)]
+
+
 def test_shoulder_to_shoulder_counts_two_when_groups_are_counted() -> None:
     # Three people walk in one at a time, then two shoulder to shoulder (one blob): five.
     scene = Scene(
