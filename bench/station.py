@@ -7,7 +7,12 @@ that makes the plateau stable) and times until the kiosk's stream carries the de
 
 Baseline, in the same run: the same path for a beam-pair crossing (pty -> station -> journal -> SSE).
 
-    .venv/bin/python bench/station.py [--visitors 50]
+With ``--vision`` the station does the real work of a camera station at the same time: the visitor
+camera shows a masked face from ``../shared/datasets/masks`` that YuNet and the mask classifier look at
+every frame, and the door is counted by camera (the flux method) on a rendered 768x432 door video played
+at its own rate; the beam baseline is then left out (the door has no beams).
+
+    .venv/bin/python bench/station.py [--visitors 50] [--vision]
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from datetime import UTC, datetime
 
+import cv2
 import numpy as np
 
 from sensors.beams import encode_state
@@ -56,6 +63,51 @@ class Face:
 
     def close(self) -> None:
         pass
+
+
+class PhotoCamera:
+    """The visitor camera for ``--vision``: a real masked face in front of a wall while someone is there."""
+
+    live = True
+
+    def __init__(self, face: Face, photo: np.ndarray) -> None:
+        self.face = face
+        self.wall = np.full((480, 640, 3), (180, 190, 200), np.uint8)
+        self.front = self.wall.copy()
+        scale = 260 / photo.shape[0]
+        resized = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        h, w = resized.shape[:2]
+        self.front[110 : 110 + h, 320 - w // 2 : 320 - w // 2 + w] = resized
+
+    def read(self, timeout_s: float = 1.0):
+        time.sleep(1 / 25)
+        image = self.front if self.face.present else self.wall
+        return Frame(0, datetime.now(UTC), image.copy())
+
+    def close(self) -> None:
+        pass
+
+
+def door_video(path: Path, seconds: float) -> None:
+    """A rendered door: someone walks in or out every two seconds, some stop on the way."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from door_scenes import FPS, Scene, Walker, pause, walk
+
+    walkers = []
+    for k in range(int(seconds // 2)):
+        x = 150 + (k * 137) % 470
+        if k % 3 == 0:
+            path_k = walk((x, 470), (x + 30, -40), start_s=1.0 + 2 * k)
+        elif k % 3 == 1:
+            path_k = walk((x, -40), (x - 20, 470), start_s=1.0 + 2 * k)
+        else:
+            path_k = pause(walk((x, 470), (x, 230), start_s=1.0 + 2 * k), 1.5, ((x, -40),))
+        walkers.append(Walker(path_k, colour=((40 * k) % 200 + 30, 60, 170 - (30 * k) % 120)))
+    scene = Scene(tuple(walkers), seconds)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, scene.size)
+    for image in scene.frames():
+        writer.write(image)
+    writer.release()
 
 
 class Stream:
@@ -96,25 +148,34 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=50)
+    parser.add_argument("--vision", action="store_true", help="Real mask detection and camera counting.")
     args = parser.parse_args()
     thermometer, beams = PtyDevice(), PtyDevice()
     face = Face()
     with tempfile.TemporaryDirectory() as folder:
-        config = parse(
-            {
-                "station": {"journal": str(Path(folder) / "journal.sqlite3"), "capacity_people": 100000},
-                "thermometer": {"url": thermometer.path},
-                "counting": {"source": "beams", "beams_url": beams.path},
-                "screening": {"face_lost_s": 0.2},
-                "kiosk": {"port": 0},
-            }
-        )
-        runner = Runner(config, Parts(frames=face, observe=face.observe))
+        document: dict = {
+            "station": {"journal": str(Path(folder) / "journal.sqlite3"), "capacity_people": 100000},
+            "thermometer": {"url": thermometer.path},
+            "counting": {"source": "beams", "beams_url": beams.path},
+            "screening": {"face_lost_s": 0.2},
+            "kiosk": {"port": 0},
+        }
+        parts = Parts(frames=face, observe=face.observe)
+        if args.vision:
+            shared = Path(__file__).resolve().parents[2] / "shared"
+            photo = cv2.imread(str(sorted((shared / "datasets" / "masks" / "with_mask").glob("*.jpg"))[3]))
+            video = Path(folder) / "door.mp4"
+            door_video(video, 2.0 * args.visitors + 30)
+            line = {"line": [64, 216, 704, 216], "in_point": [384, 60], "door": "main"}
+            document["counting"] = {"source": "camera", "camera": str(video), "lines": [line]}
+            document["camera"] = {"model_dir": str(shared / "models"), "min_face_px": 60}
+            parts = Parts(frames=PhotoCamera(face, photo))
+        runner = Runner(parse(document), parts)
         runner.start()
         try:
             stream = Stream(runner.kiosk_url + "events")
             time.sleep(0.5)
-            decisions, crossings = [], []
+            decisions, crossings, verdicts = [], [], []
             seen = len(stream.messages)
             uptime_ms = 0
             beams.write(encode_state(False, False, uptime_ms))  # the counter boots with both beams clear
@@ -127,10 +188,15 @@ def main() -> None:
                 time.sleep(0.3)  # taken, and the camera has voted
                 start = time.perf_counter()
                 thermometer.write(encode(34.4, 25.0))  # the reading that makes the plateau stable
-                at, seen = stream.wait(lambda m: m["decision"] == "allow", seen)
+                at, seen = stream.wait(lambda m: m["decision"] is not None, seen)
                 decisions.append(at - start)
+                shown = stream.messages[seen - 1][1]
+                verdicts.append(f"{shown['decision']} ({shown['mask']})")
                 face.present = False
                 time.sleep(0.5)  # the visitor leaves
+                _, seen = stream.wait(lambda m: m["decision"] is None, seen)  # the kiosk is back to idle
+                if args.vision:
+                    continue
                 # baseline: one person through the beams (A, AB, B, clear), timed from the last change
                 for a, b in ((1, 0), (1, 1), (0, 1)):
                     uptime_ms += 100
@@ -145,10 +211,16 @@ def main() -> None:
             runner.close()
             thermometer.close()
             beams.close()
+    if args.vision:
+        counted = runner.station.state.doors.get("main", {})
+        print(f"masks and door counting by camera ran meanwhile: {counted} crossings counted")
+        print("decisions:", ", ".join(f"{n} x {v}" for v, n in Counter(verdicts).items()))
     for name, values in (
         ("stable reading -> decision on the kiosk", decisions),
         ("baseline: beam crossing -> kiosk", crossings),
     ):
+        if not values:
+            continue
         print(
             f"{name}: n={len(values)} p50={percentile(values, 0.5) * 1000:.1f} ms "
             f"p95={percentile(values, 0.95) * 1000:.1f} ms max={max(values) * 1000:.1f} ms"
