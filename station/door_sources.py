@@ -165,6 +165,8 @@ class CameraCounter:
                 frame = frames.read(timeout_s=1.0)
                 if frame is None:
                     if not frames.live:
+                        for crossing in counter.finish() if counter is not None else []:
+                            yield replace(crossing, source="camera")  # still on the lines at the end
                         log.info("door camera: the video ended after %d frames", self.frames_done)
                         self.on_state(ENDED, f"the video ended after {self.frames_done} frames")
                         return
@@ -201,26 +203,33 @@ class FrameRelay:
     """Hands the visitor camera's frames to the door counter (one camera for both jobs).
 
     The visitor loop ``put``s every frame it reads; the counter ``read``s them in its own thread. At most
-    ``keep`` frames wait: a live camera drops the oldest when counting falls behind, and a file's reader
-    waits for room, so counting sees every frame of a file.
+    ``keep`` frames wait: from a live camera the oldest is dropped when counting falls behind; from a
+    file (``keep_all``) the visitor loop waits for room, so counting sees every frame. The relay is
+    ``live`` (more may come) until the visitor camera ends and ``close`` is called.
 
     Args:
-        live: Whether the visitor camera is live (a device or a stream) or a file.
+        keep_all: Wait for room instead of dropping frames (the visitor camera is a file).
         keep: How many frames may wait.
     """
 
-    def __init__(self, live: bool, keep: int = 8) -> None:
-        self.live = live
+    def __init__(self, keep_all: bool = False, keep: int = 8) -> None:
+        self.keep_all = keep_all
         self._frames: deque[Frame] = deque()
         self._keep = keep
         self._condition = threading.Condition()
         self._closed = False
         self.dropped = 0
 
+    @property
+    def live(self) -> bool:
+        """Whether more frames may come (the visitor camera has not ended)."""
+        with self._condition:
+            return not (self._closed and not self._frames)
+
     def put(self, frame: Frame) -> None:
         """Offer one frame to the counter."""
         with self._condition:
-            if not self.live:
+            if self.keep_all:
                 self._condition.wait_for(lambda: len(self._frames) < self._keep or self._closed, 5.0)
             if len(self._frames) >= self._keep:
                 self._frames.popleft()
@@ -233,8 +242,6 @@ class FrameRelay:
         with self._condition:
             self._condition.wait_for(lambda: self._frames or self._closed, timeout_s)
             if not self._frames:
-                if self._closed:
-                    self.live = False  # the visitor camera has ended: so has counting
                 return None
             frame = self._frames.popleft()
             self._condition.notify_all()

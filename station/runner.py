@@ -116,7 +116,7 @@ class Runner:
         counting = config.counting
         shares_camera = counting.source == "camera" and not counting.camera and self.parts.door_frames is None
         # The visitor camera hands its frames over when it is the door camera too.
-        self.relay: FrameRelay | None = FrameRelay(live=True) if shares_camera else None
+        self.relay: FrameRelay | None = FrameRelay() if shares_camera else None
         self.door_view = DoorView() if counting.source == "camera" else None
         self.counter = self.parts.counter or self._crossing_source()
         self.uplink: Uplink | None = None
@@ -248,7 +248,7 @@ class Runner:
                     relay.close()
                 return
         if relay is not None:
-            relay.live = frames.live
+            relay.keep_all = not frames.live  # a file: the door counter sees every frame
         observe = self.parts.observe or self._face_observer()
         try:
             while not stop.is_set():

@@ -109,3 +109,39 @@ def test_qr_code_for_the_online_link(kiosk):
     assert response.status_code == 200
     image = cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert cv2.QRCodeDetector().detectAndDecode(image)[0] == "https://example.invalid/x"
+
+
+def test_the_guard_panel_shows_the_door_camera_and_the_crossings_per_door(tmp_path):
+    from station.door_sources import DoorView
+    from station.vision.crossings import DoorLine
+
+    broadcaster = Broadcaster()
+    station = Station(
+        ScreeningConfig(),
+        Ledger(capacity_people=10),
+        Journal(tmp_path / "j.sqlite3"),
+        on_change=broadcaster.publish,
+    )
+    view = DoorView(every_s=0.0)
+    client = create_kiosk(station, broadcaster, pin="2468", door_view=view).test_client()
+    assert 'id="door-frame"' in client.get("/").get_data(as_text=True)
+    assert client.get("/door.jpg").status_code == 404  # no frame yet
+    north = DoorLine((0, 24), (64, 24), (32, 2), name="utara")
+    view.update(np.zeros((48, 64, 3), np.uint8), [north], [(1, 0)])
+    response = client.get("/door.jpg")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_COLOR).shape == (48, 64, 3)
+    station.crossing(Direction.IN, door="utara")
+    station.crossing(Direction.IN, door="utara")
+    station.crossing(Direction.OUT, door="selatan")
+    doors = client.get("/state").get_json()["doors"]
+    assert doors == {"utara": {"in": 2, "out": 0}, "selatan": {"in": 0, "out": 1}}
+    station.new_day()
+    assert client.get("/state").get_json()["doors"] == {}
+
+
+def test_a_station_without_a_door_camera_has_no_door_panel(kiosk):
+    client, _ = kiosk
+    assert 'id="door-frame"' not in client.get("/").get_data(as_text=True)
+    assert client.get("/door.jpg").status_code == 404

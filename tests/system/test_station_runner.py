@@ -131,3 +131,63 @@ def test_an_unplugged_thermometer_shows_on_the_kiosk(tmp_path, devices):
     finally:
         runner.close()
     assert statuses == [("thermometer", "online"), ("thermometer", "offline")]
+
+
+class RenderedDoor:
+    """The visitor camera replaying a rendered door (a file: every frame, then the end)."""
+
+    live = False
+
+    def __init__(self, frames):
+        self.frames = iter(frames)
+        self.index = 0
+
+    def read(self, timeout_s=1.0):
+        image = next(self.frames, None)
+        if image is None:
+            return None
+        self.index += 1
+        return Frame(self.index, datetime.now(UTC), image)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.slow
+def test_one_camera_serves_the_visitor_and_the_door(tmp_path):
+    # counting.camera left empty: the visitor camera's frames are handed to the door counter too
+    from door_scenes import Scene, Walker, walk
+
+    scene = Scene(
+        (
+            Walker(walk((250, 470), (250, -40), start_s=0.5)),
+            Walker(walk((520, -40), (520, 470), start_s=2.0), colour=(160, 60, 40)),
+        ),
+        6.0,
+    )
+    config = parse(
+        {
+            "station": {"journal": str(tmp_path / "journal.sqlite3")},
+            "camera": {"source": "0"},
+            "counting": {
+                "source": "camera",
+                "lines": [{"line": [64, 216, 704, 216], "in_point": [384, 60], "door": "lobi"}],
+            },
+            "kiosk": {"port": 0},
+        }
+    )
+    parts = Parts(
+        frames=RenderedDoor(list(scene.frames())),
+        observe=lambda image, at: FaceObservation(at, False),
+        sender=Dashboard(),
+    )
+    runner = Runner(config, parts)
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.station.state.devices.get("door_camera") == "ended", timeout_s=60)
+        assert runner.station.state.doors == {"lobi": {"in": 1, "out": 1}}
+        assert runner.station.state.devices.get("camera") == "ended"
+        assert runner.door_view is not None
+        assert runner.door_view.jpeg() is not None
+    finally:
+        runner.close()
