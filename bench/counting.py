@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from door_scenes import FPS, Scene, Walker, pause, walk  # noqa: E402
+from door_scenes import FPS, busy_door, write_video  # noqa: E402
 
 from sensors.camera import FrameSource  # noqa: E402
 from station.counting import Method, count_source  # noqa: E402
@@ -102,24 +102,6 @@ def gerbang(path: Path, line: DoorLine, method: Method = Method.FLUX) -> int:
         return count_source(source, [line], method=method).frames
 
 
-def render_scene(path: Path, seconds: float) -> None:
-    walkers = []
-    for k in range(int(seconds // 2)):
-        x = 150 + (k * 137) % 470
-        if k % 3 == 0:
-            path_k = walk((x, 470), (x + 30, -40), start_s=1.0 + 2 * k)
-        elif k % 3 == 1:
-            path_k = walk((x, -40), (x - 20, 470), start_s=1.0 + 2 * k)
-        else:
-            path_k = pause(walk((x, 470), (x, 230), start_s=1.0 + 2 * k), 1.5, ((x, -40),))
-        walkers.append(Walker(path_k, colour=((40 * k) % 200 + 30, 60, 170 - (30 * k) % 120)))
-    scene = Scene(tuple(walkers), seconds)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, scene.size)
-    for image in scene.frames():
-        writer.write(image)
-    writer.release()
-
-
 def upscale(source: Path, path: Path, size: tuple[int, int]) -> None:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, size)
     for image in frames_of(source):
@@ -136,7 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         videos: list[tuple[str, Path, DoorLine]] = []
         scene = Path(tmp) / "scene768.mp4"
-        render_scene(scene, args.seconds)
+        write_video(busy_door(args.seconds), scene)
         videos.append(("rendered door scene", scene, DoorLine((64, 216), (704, 216), (384, 60), band_px=13)))
         door_line_352 = DoorLine((110, 150), (250, 150), (176, 90), band_px=7)
         if SHARED.is_dir():

@@ -88,28 +88,6 @@ class PhotoCamera:
         pass
 
 
-def door_video(path: Path, seconds: float) -> None:
-    """A rendered door: someone walks in or out every two seconds, some stop on the way."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from door_scenes import FPS, Scene, Walker, pause, walk
-
-    walkers = []
-    for k in range(int(seconds // 2)):
-        x = 150 + (k * 137) % 470
-        if k % 3 == 0:
-            path_k = walk((x, 470), (x + 30, -40), start_s=1.0 + 2 * k)
-        elif k % 3 == 1:
-            path_k = walk((x, -40), (x - 20, 470), start_s=1.0 + 2 * k)
-        else:
-            path_k = pause(walk((x, 470), (x, 230), start_s=1.0 + 2 * k), 1.5, ((x, -40),))
-        walkers.append(Walker(path_k, colour=((40 * k) % 200 + 30, 60, 170 - (30 * k) % 120)))
-    scene = Scene(tuple(walkers), seconds)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, scene.size)
-    for image in scene.frames():
-        writer.write(image)
-    writer.release()
-
-
 class Stream:
     """Reads the kiosk's SSE stream in a thread and timestamps every message."""
 
@@ -165,7 +143,10 @@ def main() -> None:
             shared = Path(__file__).resolve().parents[2] / "shared"
             photo = cv2.imread(str(sorted((shared / "datasets" / "masks" / "with_mask").glob("*.jpg"))[3]))
             video = Path(folder) / "door.mp4"
-            door_video(video, 2.0 * args.visitors + 30)
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+            from door_scenes import busy_door, write_video
+
+            write_video(busy_door(2.0 * args.visitors + 30), video)
             line = {"line": [64, 216, 704, 216], "in_point": [384, 60], "door": "main"}
             document["counting"] = {"source": "camera", "camera": str(video), "lines": [line]}
             document["camera"] = {"model_dir": str(shared / "models"), "min_face_px": 60}

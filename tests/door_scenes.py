@@ -119,3 +119,26 @@ def pause(
     t_end, x, y = path[-1]
     rest = walk((x, y), *then, start_s=t_end + duration_s, speed_px_s=speed_px_s)
     return (*path, *rest)
+
+
+def busy_door(seconds: float) -> Scene:
+    """Someone walks in or out every two seconds, every third one stopping halfway for 1.5 s."""
+    walkers = []
+    for k in range(int(seconds // 2)):
+        x = 150 + (k * 137) % 470
+        if k % 3 == 0:
+            path = walk((x, 470), (x + 30, -40), start_s=1.0 + 2 * k)
+        elif k % 3 == 1:
+            path = walk((x, -40), (x - 20, 470), start_s=1.0 + 2 * k)
+        else:
+            path = pause(walk((x, 470), (x, 230), start_s=1.0 + 2 * k), 1.5, ((x, -40),))
+        walkers.append(Walker(path, colour=((40 * k) % 200 + 30, 60, 170 - (30 * k) % 120)))
+    return Scene(tuple(walkers), seconds)
+
+
+def write_video(scene: Scene, path: object) -> None:
+    """Write ``scene`` to ``path`` (MPEG-4) at ``FPS``."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, scene.size)
+    for image in scene.frames():
+        writer.write(image)
+    writer.release()

@@ -6,20 +6,15 @@ decisions, occupancy, queue calls and dashboard records.
 """
 
 import json
-import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-import waitress.server
 from sqlalchemy import func, select
 
-from dashboard import create_app
-from dashboard.db import get_engine, new_session
-from dashboard.manage import add_room, add_station
-from dashboard.migrate import upgrade
+from dashboard.db import new_session
 from dashboard.models import Crossing, QueueTicket, Screening
 from sensors.camera import Frame
 from sensors.crossing import Direction
@@ -56,19 +51,8 @@ class Camera:
 
 
 @pytest.fixture
-def dashboard(tmp_path):
-    url = f"sqlite:///{tmp_path / 'dashboard.sqlite3'}"
-    upgrade(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with new_session(app) as session:
-        add_room(session, "kantor", "loket", 10, 0.5)  # limit 5
-        _, token = add_station(session, "loket-1", "loket")
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}", token
-    server.close()
-    get_engine(app).dispose()
+def dashboard(dashboard_for):
+    return dashboard_for(10, "loket-1")  # limit 5
 
 
 class Day:

@@ -11,21 +11,16 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import cv2
 import pytest
-import waitress.server
 from door_scenes import FPS, HEIGHT, WIDTH, Scene, Walker, walk
 from sqlalchemy import select
 
-from dashboard import create_app
-from dashboard.db import get_engine, new_session
-from dashboard.manage import add_room, add_station
-from dashboard.migrate import upgrade
+from dashboard.db import new_session
 from dashboard.models import Crossing
 
 GERBANG = shutil.which("gerbang", path=str(Path(sys.executable).parent)) or "gerbang"
@@ -38,19 +33,8 @@ def free_port():
 
 
 @pytest.fixture
-def dashboard(tmp_path):
-    url = f"sqlite:///{tmp_path / 'dashboard.sqlite3'}"
-    upgrade(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    with new_session(app) as session:
-        add_room(session, "kantor", "loket", 20, 0.5)  # limit 10
-        _, token = add_station(session, "pintu-1", "loket")
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}", token
-    server.close()
-    get_engine(app).dispose()
+def dashboard(dashboard_for):
+    return dashboard_for(20, "pintu-1")  # limit 10
 
 
 def door_clip(path: Path) -> None:
