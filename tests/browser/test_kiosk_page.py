@@ -28,7 +28,21 @@ FLAGS = [
 
 
 @pytest.fixture
-def kiosk(tmp_path):
+def door_view():
+    """The door camera's view, with one frame of a door and its line drawn."""
+    import numpy as np
+
+    from station.door_sources import DoorView
+    from station.vision.crossings import DoorLine
+
+    view = DoorView(every_s=0.0)
+    line = DoorLine((20, 120), (300, 120), (160, 20), name="pintu-utama")
+    view.update(np.full((240, 320, 3), 90, np.uint8), [line], [(2, 1)])
+    return view
+
+
+@pytest.fixture
+def kiosk(tmp_path, request):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
     broadcaster = Broadcaster()
@@ -39,7 +53,11 @@ def kiosk(tmp_path):
         on_change=broadcaster.publish,
     )
     app = create_kiosk(
-        station, broadcaster, pin="2468", alternatives={"text": "Layanan daring", "link": "https://x.invalid"}
+        station,
+        broadcaster,
+        pin="2468",
+        alternatives={"text": "Layanan daring", "link": "https://x.invalid"},
+        door_view=request.getfixturevalue("door_view") if "door_view" in request.fixturenames else None,
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -75,3 +93,17 @@ def test_kiosk_shows_live_changes_and_guard_actions(kiosk, tmp_path):
     page.click("#language")
     expect(page.locator("#message")).to_have_text("Welcome. Please stand in front of the camera.")
     page.screenshot(path=str(tmp_path / "kiosk.png"))
+
+
+def test_the_guard_panel_shows_the_door_camera_and_todays_crossings(door_view, kiosk):
+    page, station = kiosk
+    expect = playwright_api.expect
+    station.crossing(Direction.IN, door="pintu-utama")
+    station.crossing(Direction.OUT, door="pintu-utama")
+    page.click("#guard-open")
+    frame = page.locator("#door-frame")
+    expect(frame).to_be_visible()
+    page.wait_for_function("document.getElementById('door-frame').naturalWidth === 320")
+    expect(page.locator("#door-counts tbody tr")).to_have_count(1)
+    expect(page.locator("#door-counts tbody tr td")).to_have_text(["pintu-utama", "1", "1"])
+    expect(page.locator("#door h2")).to_have_text("Kamera pintu")
