@@ -34,6 +34,7 @@ DATA_MESSAGES = (
     _n("no_mask"),
     _n("over_limit"),
     _n("station_silent"),
+    _n("events_set_aside"),
     _n("allow"),
     _n("deny"),
     _n("retest"),

@@ -364,6 +364,9 @@ class _Batch:
             state=event.state,
             detail=event.detail,
         )
+        if event.device == "uplink" and event.state == "set_aside":
+            # Events this dashboard refused sit in the station's journal: a person must look.
+            self._alert(AlertKind.EVENTS_SET_ASIDE, event, event.detail)
 
     def _queue(self, event: QueueEvent) -> None:
         status = TicketStatus(str(event.action))

@@ -48,6 +48,7 @@ class AlertKind(StrEnum):
     NO_MASK = "no_mask"
     OVER_LIMIT = "over_limit"
     STATION_SILENT = "station_silent"
+    EVENTS_SET_ASIDE = "events_set_aside"
 
 
 class TicketStatus(StrEnum):

@@ -1,8 +1,10 @@
 """Checks of a batch beyond the wire schema: what the database's columns can hold.
 
 ``station/events.py`` caps text at 500 characters; some columns are shorter (a door's name, a
-reason code), and PostgreSQL refuses any text with a NUL character. Checking here turns what would
-be a database error (a 500) into a 400 that names the field, the same on SQLite and PostgreSQL.
+reason code), PostgreSQL refuses any text with a NUL character, and no database keeps a lone
+surrogate (``"\ud800"`` is valid JSON but not valid Unicode; a reason typed at a kiosk is enough).
+Checking here turns what would be a database error (a 500) into a 400 that names the field, the same
+on SQLite and PostgreSQL.
 The limits are read from the models, so a column and its check cannot drift apart.
 """
 
@@ -56,9 +58,20 @@ def check_batch(events: list[Event]) -> None:
             problem = None
             if "\x00" in value:
                 problem = "must not contain NUL characters"
+            elif not _is_unicode(value):
+                problem = "is not valid Unicode (a lone surrogate)"
             else:
                 limit = max_length(type(event), spec.name)
                 if limit is not None and len(value) > limit:
                     problem = f"longer than {limit} characters"
             if problem:
                 raise EventError(f"events[{index}] ({event.id}).{spec.name}", problem)
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` can be stored as UTF-8 (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -87,6 +87,8 @@ class KioskState:
     devices: dict[str, str] = field(default_factory=dict)
     #: Today's crossings per door: ``{"main": {"in": 12, "out": 9}}``.
     doors: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Events the dashboard refused, kept in the journal (``gerbang station resend``).
+    set_aside: int = 0
     journal_ok: bool = True
     seq: int = 0
 
@@ -193,6 +195,17 @@ class Station:
                 self.ledger.offline()
             if name != "dashboard":
                 self._record(StatusEvent(device=name, state=state, detail=detail, at=self._clock()))
+            self._refresh()
+
+    def set_aside(self, count: int, detail: str = "") -> None:
+        """Note how many events the dashboard refused (kept in the journal); the dashboard hears it too."""
+        with self._lock:
+            if self._state.set_aside == count:
+                return
+            self._state.set_aside = count
+            state = "set_aside" if count else "online"
+            detail = detail or (f"{count} event(s) refused, kept in the journal" if count else "")
+            self._record(StatusEvent(device="uplink", state=state, detail=detail[:500], at=self._clock()))
             self._refresh()
 
     def tick(self) -> None:

@@ -36,6 +36,25 @@ CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE sent_at IS NULL 
 """
 
 
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """An event the dashboard refused, kept in the journal until it is sent again.
+
+    Attributes:
+        seq: Its place in the journal.
+        event_id: Its id.
+        kind: Its type (``screening``, ``crossing`` ...).
+        at: When it happened (ISO 8601).
+        reason: What the dashboard answered.
+    """
+
+    seq: int
+    event_id: str
+    kind: str
+    at: str
+    reason: str
+
+
 class JournalError(RuntimeError):
     """The journal cannot write (disk full, read-only, corrupt); the message says which."""
 
@@ -140,6 +159,30 @@ class Journal:
         """Set aside an event the dashboard refuses for good, so it does not block the others."""
         with self._lock, self._errors("set aside an event in"):
             self._db.execute("UPDATE events SET rejected = ? WHERE seq = ?", (reason[:500], seq))
+
+    def set_aside(self) -> list[SetAside]:
+        """Return the events set aside (refused by the dashboard), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, id, type, at, rejected FROM events"
+                " WHERE rejected IS NOT NULL AND sent_at IS NULL ORDER BY seq"
+            ).fetchall()
+        return [SetAside(seq, event_id, kind, at, reason) for seq, event_id, kind, at, reason in rows]
+
+    def resend(self, event_ids: list[str] | None = None) -> int:
+        """Put set-aside events back in the queue (all when ``event_ids`` is None); return how many."""
+        with self._lock, self._errors("put set-aside events back in"):
+            if event_ids is None:
+                cursor = self._db.execute(
+                    "UPDATE events SET rejected = NULL WHERE rejected IS NOT NULL AND sent_at IS NULL"
+                )
+            else:
+                cursor = self._db.executemany(
+                    "UPDATE events SET rejected = NULL"
+                    " WHERE id = ? AND rejected IS NOT NULL AND sent_at IS NULL",
+                    [(event_id,) for event_id in event_ids],
+                )
+            return int(cursor.rowcount or 0)
 
     def events(self) -> list[dict]:
         """Return every journalled event, oldest first (for reports and tests)."""

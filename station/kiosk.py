@@ -200,10 +200,15 @@ def create_kiosk(
     return app
 
 
+def _text(value: object, limit: int) -> str:
+    """Text typed at the screen, as valid Unicode (a lone surrogate becomes "?") and at most ``limit``."""
+    return str(value or "").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
 def _act(station: Station, body: dict) -> None:
     kind = body.get("action")
-    by = str(body.get("by") or "guard")[:80]
-    reason = str(body.get("reason") or "")[:300]
+    by = _text(body.get("by"), 80) or "guard"
+    reason = _text(body.get("reason"), 300)
     if kind == "admit":
         station.override(Decision.ALLOW, by, reason)
     elif kind == "deny":

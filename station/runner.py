@@ -162,7 +162,12 @@ class Runner:
             self._spawn("counting", self._counting_loop)
         sender = self.parts.sender or self._http_sender()
         if sender is not None:
-            self.uplink = Uplink(self.journal, sender, batch_size=config.dashboard.batch_size)
+            self.uplink = Uplink(
+                self.journal,
+                sender,
+                batch_size=config.dashboard.batch_size,
+                on_set_aside=self._on_set_aside,
+            )
             self._spawn("uplink", self.uplink.run)
             self._spawn("occupancy", self._occupancy_loop)
         for name, target in self.parts.extra_threads:
@@ -324,6 +329,11 @@ class Runner:
             direction = Direction(str(crossing.direction))
             self.station.crossing(direction, str(crossing.line), crossing.source, crossing.at)
 
+    def _on_set_aside(self, event_id: str, reason: str) -> None:
+        count = len(self.journal.set_aside())
+        detail = f"{count} event(s) refused, kept in the journal; last {event_id}: {reason}"
+        self.station.set_aside(count, detail)
+
     def _device_state(self, name: str) -> Callable[[str, str], None]:
         return lambda state, detail: self.station.device(name, state, detail)
 
@@ -350,8 +360,12 @@ class Runner:
         # a station started after closing time has nothing of today's to reset
         closed_on = started.date() if started.strftime("%H:%M") >= closing else None
         last_purge = 0.0
+        last_look = 0.0
         while not stop.wait(0.2):
             self.station.tick()
+            if time.monotonic() - last_look > 5.0:  # set aside earlier, or sent again with the CLI
+                last_look = time.monotonic()
+                self.station.set_aside(len(self.journal.set_aside()))
             now = datetime.now().astimezone()
             if now.strftime("%H:%M") >= closing and closed_on != now.date():
                 log.info("closing time %s: counts and queue start again", closing)

@@ -9,6 +9,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +40,10 @@ class BatchRejectedError(Exception):
 
 class UplinkError(Exception):
     """The dashboard could not be reached or failed; try again later."""
+
+
+class ServerError(UplinkError):
+    """The dashboard failed on this batch (500): maybe a fault of its own, maybe one event it chokes on."""
 
 
 class Sender(Protocol):
@@ -98,6 +103,8 @@ class HttpSender:
         detail = _error_text(payload, http.client.responses.get(status, "error"))
         if status == 400:
             raise BatchRejectedError(detail)
+        if status == 500:
+            raise ServerError(f"{self.url} answered 500: {detail}")
         raise UplinkError(f"{self.url} answered {status}: {detail}")
 
     def close(self) -> None:
@@ -169,7 +176,11 @@ class Uplink:
     """Ships pending journal entries in batches, oldest first, until stopped.
 
     A refused batch is split to find the refused event, which is set aside (with the reason) so it
-    cannot block the events behind it; the rest go on. Network failures back off exponentially.
+    cannot block the events behind it; the rest go on. Network failures back off exponentially. A
+    batch that keeps failing with a server error (500) is sent one event at a time: an event that
+    fails while the events after it go through is set aside too (one string the dashboard chokes on
+    must not stop the station's flow for good); when every one fails, the dashboard is down and
+    nothing is set aside. Set-aside events stay in the journal (``gerbang station resend``).
 
     Args:
         journal: The station's journal.
@@ -178,6 +189,8 @@ class Uplink:
         backoff_initial_s: First wait after a failure.
         backoff_max_s: Longest wait between tries.
         idle_s: Wait between looks at an empty journal.
+        narrow_after: Server errors in a row on the same batch before it is sent one by one.
+        on_set_aside: Called with (event id, reason) for every event set aside.
     """
 
     def __init__(
@@ -189,8 +202,13 @@ class Uplink:
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 30.0,
         idle_s: float = 0.2,
+        narrow_after: int = 3,
+        on_set_aside: Callable[[str, str], None] | None = None,
     ) -> None:
         self.journal = journal
+        self.narrow_after = narrow_after
+        self.on_set_aside = on_set_aside
+        self._failing: tuple[int, int] = (0, 0)  # (first seq of the failing batch, failures in a row)
         self.sender = sender
         self.batch_size = batch_size
         self._backoff_initial_s = backoff_initial_s
@@ -230,31 +248,52 @@ class Uplink:
         entries = self.journal.pending(self.batch_size)
         if not entries:
             return 0
+        first, failures = self._failing
+        if first == entries[0].seq and failures >= self.narrow_after:
+            return self._one_by_one(entries)
         try:
             self.sender.send([entry.body for entry in entries])
-        except BatchRejectedError as err:
-            return self._isolate(entries, err)
+        except BatchRejectedError:
+            return self._one_by_one(entries)
+        except ServerError:
+            self._failing = (entries[0].seq, failures + 1 if first == entries[0].seq else 1)
+            raise
+        self._failing = (0, 0)
         self.journal.mark_sent([entry.seq for entry in entries])
         self.sent += len(entries)
         return len(entries)
 
-    def _isolate(self, entries: list, err: BatchRejectedError) -> int:
-        if len(entries) == 1:
-            log.error("the dashboard refused event %s: %s", entries[0].body.get("id"), err.message)
-            self.journal.mark_rejected(entries[0].seq, err.message)
-            return 1
-        shipped = 0
-        for entry in entries:  # one by one, so the good ones still arrive in order
+    def _one_by_one(self, entries: list) -> int:
+        """Send each event alone, in order, setting aside those the dashboard refuses or fails on."""
+        failed: list[tuple[int, str, str]] = []  # server errors not yet known to be the event's fault
+        done = 0
+        for entry in entries:
             try:
                 self.sender.send([entry.body])
-            except BatchRejectedError as single:
-                log.error("the dashboard refused event %s: %s", entry.body.get("id"), single.message)
-                self.journal.mark_rejected(entry.seq, single.message)
+            except BatchRejectedError as refused:
+                self._set_aside(entry.seq, str(entry.body.get("id")), refused.message)
+            except ServerError as err:
+                failed.append((entry.seq, str(entry.body.get("id")), str(err)))
+                continue
             else:
                 self.journal.mark_sent([entry.seq])
                 self.sent += 1
-            shipped += 1
-        return shipped
+            # This one went through (or was refused outright): the dashboard works, so the events
+            # it failed on before were its own fault.
+            for seq, event_id, reason in failed:
+                self._set_aside(seq, event_id, reason)
+            done += 1 + len(failed)
+            failed = []
+        if failed and done == 0:
+            raise ServerError(failed[0][2])  # every one failed: the dashboard is down, keep them all
+        self._failing = (0, 0)
+        return done
+
+    def _set_aside(self, seq: int, event_id: str, reason: str) -> None:
+        log.error("the dashboard refused event %s: %s; set aside in the journal", event_id, reason)
+        self.journal.mark_rejected(seq, reason)
+        if self.on_set_aside is not None:
+            self.on_set_aside(event_id, reason)
 
     def _set_online(self, online: bool, reason: str) -> None:
         if online == self.online:

@@ -59,6 +59,7 @@ function show(state) {
   if (!state.journal_ok) problems.push(t("journal_full"));
   if (state.devices && state.devices.dashboard === "offline") problems.push(t("offline"));
   if (state.devices && state.devices.thermometer === "offline") problems.push(t("sensor_offline"));
+  if (state.set_aside) problems.push(t("set_aside").replace("{n}", state.set_aside));
   notice.hidden = problems.length === 0;
   notice.textContent = problems.join(" ");
   showDoors(state.doors || {});

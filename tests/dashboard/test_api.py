@@ -374,3 +374,23 @@ def test_the_openapi_document_matches_the_wire_schema(client: FlaskClient) -> No
         schema = schemas[cls.__name__]
         assert schema["properties"]["type"] == {"const": str(event_type)}
         assert set(schema["properties"]) == {"type"} | {f.name for f in fields(cls)}, cls.__name__
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # a lone surrogate: valid JSON, not valid Unicode (a reason typed at the kiosk was enough)
+        ("reason", "\ud800"),
+        # a lone low surrogate inside other text
+        ("reason", "tamu \udfff lupa masker"),
+        # in the correction's author
+        ("by", "pak \ud83d"),
+    ],
+)
+def test_text_that_is_not_unicode_is_a_400_not_a_500(
+    client: FlaskClient, lobby: str, field: str, value: str
+) -> None:
+    status, body = post(client, lobby, correction(delta=1, **{field: value}))
+    assert status == 400, body
+    assert "not valid Unicode" in body["error"]
+    assert client.get("/api/v1/health").status_code == 200

@@ -13,7 +13,7 @@ import pytest
 
 from station.events import CrossingEvent, Direction
 from station.journal import Journal, JournalError
-from station.uplink import BatchRejectedError, HttpSender, Receipt, Uplink, UplinkError
+from station.uplink import BatchRejectedError, HttpSender, Receipt, ServerError, Uplink, UplinkError
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -29,10 +29,14 @@ class FakeDashboard:
         self.received = []
         self.down = False
         self.refuse = set()
+        self.chokes_on = set()  # ids of events it answers a 500 for
+        self.failing = False  # a 500 for everything
 
     def send(self, events):
         if self.down:
             raise UplinkError("connection refused")
+        if self.failing or any(event["id"] in self.chokes_on for event in events):
+            raise ServerError("http://dashboard/api/v1/events answered 500: Internal Server Error")
         for event in events:
             if event["id"] in self.refuse:
                 raise BatchRejectedError(f"events[0] ({event['id']}).direction: bad")
@@ -121,6 +125,60 @@ def test_a_refused_event_is_set_aside_and_does_not_block_the_rest(tmp_path):
     assert journal.pending_count() == 0
 
 
+def test_an_event_the_dashboard_keeps_failing_on_is_set_aside_and_the_rest_flow(tmp_path):
+    journal, dashboard = Journal(tmp_path / "j.sqlite3"), FakeDashboard()
+    events = [crossing(i) for i in range(5)]
+    dashboard.chokes_on = {events[2].id}  # say a reason with a lone surrogate, on an old dashboard
+    for event in events:
+        journal.append(event)
+    set_aside = []
+    uplink = Uplink(journal, dashboard, batch_size=10, on_set_aside=lambda i, r: set_aside.append((i, r)))
+    for _ in range(3):  # the same batch fails three times: perhaps the dashboard's own trouble
+        with pytest.raises(ServerError):
+            uplink.ship_once()
+    assert dashboard.received == []
+    assert uplink.ship_once() == 5  # then one by one: the others go through, in order
+    assert [e["id"] for e in dashboard.received] == [e.id for i, e in enumerate(events) if i != 2]
+    assert [i for i, _ in set_aside] == [events[2].id]
+    (kept,) = journal.set_aside()
+    assert (kept.event_id, kept.kind) == (events[2].id, "crossing")
+    assert "answered 500" in kept.reason
+    assert journal.pending_count() == 0
+    # fixed on the dashboard's side: sent again, once
+    dashboard.chokes_on = set()
+    assert journal.resend([events[2].id]) == 1
+    assert uplink.ship_once() == 1
+    assert dashboard.received[-1]["id"] == events[2].id
+    assert journal.set_aside() == []
+
+
+def test_a_dashboard_failing_on_everything_is_down_and_nothing_is_set_aside(tmp_path):
+    journal, dashboard = Journal(tmp_path / "j.sqlite3"), FakeDashboard()
+    for i in range(3):
+        journal.append(crossing(i))
+    dashboard.failing = True
+    uplink = Uplink(journal, dashboard, batch_size=10)
+    for _ in range(6):  # whole batches, then one by one: every event fails alike
+        with pytest.raises(ServerError):
+            uplink.ship_once()
+    assert journal.set_aside() == []
+    assert journal.pending_count() == 3
+    dashboard.failing = False
+    assert uplink.ship_once() == 3
+
+
+def test_resend_all_puts_every_set_aside_event_back(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    seqs = [journal.append(crossing(i)) for i in range(3)]
+    journal.mark_rejected(seqs[0], "bad")
+    journal.mark_rejected(seqs[2], "bad too")
+    assert [s.seq for s in journal.set_aside()] == [seqs[0], seqs[2]]
+    assert journal.pending_count() == 1
+    assert journal.resend() == 2
+    assert journal.pending_count() == 3
+    assert journal.resend(["no-such-id"]) == 0
+
+
 def test_uplink_thread_catches_up_after_the_dashboard_returns(tmp_path):
     journal, dashboard = Journal(tmp_path / "j.sqlite3"), FakeDashboard()
     dashboard.down = True
@@ -193,6 +251,8 @@ def http_dashboard():
         (400, {"error": "events[0] (x).direction: expected one of in, out"}, BatchRejectedError),
         # a server in trouble: retry later
         (503, {"error": "database unavailable"}, UplinkError),
+        # a server error: retry, and narrow it down if the same batch keeps failing
+        (500, {"error": "Internal Server Error"}, ServerError),
         # a revoked token: retry later (a person must fix it), never drop events
         (401, {"error": "unknown station token"}, UplinkError),
     ],

@@ -145,3 +145,22 @@ def test_a_station_without_a_door_camera_has_no_door_panel(kiosk):
     client, _ = kiosk
     assert 'id="door-frame"' not in client.get("/").get_data(as_text=True)
     assert client.get("/door.jpg").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        # a lone surrogate (valid JSON, not valid Unicode) becomes a question mark
+        ("\ud800", "?"),
+        # inside other words
+        ("lupa \udfff kartu", "lupa ? kartu"),
+        # ordinary text, accents and emoji stay as typed
+        ("Pak Budi 👍 sudah dicek", "Pak Budi 👍 sudah dicek"),
+    ],
+)
+def test_text_typed_at_the_kiosk_is_kept_as_valid_unicode(kiosk, typed, kept):
+    client, station = kiosk
+    body = {"pin": "2468", "action": "correct", "delta": 1, "by": typed, "reason": typed}
+    assert client.post("/api/action", json=body).status_code == 200
+    (correction,) = [e for e in station.journal.events() if e["type"] == "correction"]
+    assert (correction["by"], correction["reason"]) == (kept, kept)
