@@ -114,7 +114,19 @@ def too_many_failures(username: str, ip: str) -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Return ``target`` when it is a path on this site, else the overview.
+
+    Browsers drop tabs and newlines from addresses and read a backslash as a slash, so
+    ``/<TAB>/evil.example`` is ``//evil.example`` to them: any whitespace, control character or
+    backslash makes the target unsafe.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
         return target
     return url_for("ui.overview")
 
@@ -122,8 +134,12 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> ResponseReturnValue:
-    """Show the login form; check the password; refuse when there were too many failures."""
-    if request.method == "GET":
+    """Show the login form; check the password; refuse when there were too many failures.
+
+    Only a POST logs in: Flask answers HEAD with this view too, and Flask-WTF checks no CSRF token
+    on HEAD, so a HEAD with a form body is shown the page like a GET.
+    """
+    if request.method != "POST":
         return render_template("login.html")
     username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")

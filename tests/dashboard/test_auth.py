@@ -9,10 +9,11 @@ import pytest
 from dashboard_support import PASSWORD, app_settings
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from dashboard import create_app
-from dashboard.db import get_engine
-from dashboard.models import Role
+from dashboard.db import get_engine, new_session
+from dashboard.models import LoginAttempt, Role
 
 
 def test_login_and_logout(client: FlaskClient, make_user: Callable) -> None:
@@ -52,6 +53,15 @@ def test_bad_logins_are_refused(
         "https://evil.example/",
         # a protocol-relative URL
         "//evil.example/",
+        # a tab the browser strips: /<TAB>/evil.example is //evil.example to it
+        "/%09/evil.example",
+        # a newline and a carriage return, stripped the same way
+        "/%0a/evil.example",
+        "/%0d%0a/evil.example",
+        # a backslash, which browsers read as a slash
+        "/%5cevil.example",
+        # a space before the second slash
+        "/%20/evil.example",
     ],
 )
 def test_login_never_redirects_off_site(client: FlaskClient, make_user: Callable, target: str) -> None:
@@ -98,6 +108,17 @@ def csrf_app(database_url: str, tmp_path: Path) -> Flask:
     app = create_app(app_settings(database_url, tmp_path, WTF_CSRF_ENABLED=True))
     yield app
     get_engine(app).dispose()
+
+
+def test_only_a_post_logs_in(csrf_app: Flask, make_user: Callable) -> None:
+    # HEAD with a form body (Flask-WTF checks no CSRF token on HEAD) must not log in, nor count as a try
+    make_user("siti", Role.SUPERVISOR)
+    client = csrf_app.test_client()
+    response = client.open("/login", method="HEAD", data={"username": "siti", "password": PASSWORD})
+    assert response.status_code == 200  # the form, as for a GET
+    assert client.get("/").status_code == 302  # still not logged in
+    with new_session(csrf_app) as db:
+        assert db.scalars(select(LoginAttempt)).all() == []
 
 
 def test_forms_without_the_csrf_token_are_refused(csrf_app: Flask, make_user: Callable) -> None:
