@@ -130,6 +130,8 @@ SECURITY_HEADERS = {
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if not request.path.startswith("/static/"):  # pages, exports and the API carry health data
+        response.headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:  # only over HTTPS, or a plain-HTTP LAN would lock itself out
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

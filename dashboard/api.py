@@ -22,7 +22,7 @@ from dashboard.ingest import Rules, Sender, ingest, sender_for_token
 from dashboard.models import Room
 from dashboard.openapi import document
 from dashboard.validate import SLUG
-from station.events import API_VERSION, EventError, parse_batch
+from station.events import API_VERSION, EventError, parse_batch, utc_now
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix=f"/api/{API_VERSION}")
@@ -63,12 +63,16 @@ def post_events() -> ResponseReturnValue:
     station = _bearer_station()
     if station is None:
         return _error(401, "a valid station token is required (Authorization: Bearer TOKEN)")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # thousands of nested arrays: valid JSON, but no batch
+        body = None
     if body is None:
         return _error(400, 'the body must be JSON: {"events": [...]}')
     try:
         events = parse_batch(body, max_events=current_app.config["MAX_EVENTS_PER_BATCH"])
         validate.check_batch(events)
+        validate.check_times(events, utc_now(), current_app.config["PURGE_AFTER_DAYS"])
     except EventError as err:
         return _error(400, str(err), err.field)
     except OverflowError:  # a time whose zone pushes it past year 1 or 9999

@@ -30,11 +30,19 @@ def local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(zone()) if moment is not None else None
 
 
+#: The days a filter or report may name: far enough either way for any office, and never so far that
+#: a day's bounds in the site's zone fall outside the years 1 to 9999.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(text: str | None, default: date) -> date:
     """Parse ``YYYY-MM-DD`` (empty gives ``default``); raise ValueError with a clear message."""
     if not text:
         return default
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"expected a date as YYYY-MM-DD, got {text[:20]!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"expected a date from {FIRST_DAY} to {LAST_DAY}, got {day}")
+    return day

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
+from datetime import datetime, timedelta
 
 from sqlalchemy import Column, String
 
@@ -75,3 +76,20 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def check_times(
+    events: list[Event], now: datetime, keep_days: int, ahead: timedelta = timedelta(days=1)
+) -> None:
+    """Raise ``EventError`` for an event dated more than ``ahead`` in the future or before retention.
+
+    A screening dated 9999-12-31 would otherwise sit at the top of every list and outlive every purge.
+    """
+    earliest = now - timedelta(days=keep_days)
+    for index, event in enumerate(events):
+        if event.at > now + ahead:
+            raise EventError(f"events[{index}] ({event.id}).at", "is more than a day in the future")
+        if event.at < earliest:
+            raise EventError(
+                f"events[{index}] ({event.id}).at", f"is older than the {keep_days}-day retention window"
+            )

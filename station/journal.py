@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -55,6 +56,21 @@ class SetAside:
     reason: str
 
 
+def private_file(path: str | Path) -> None:
+    """Create ``path`` readable and writable by its owner only (0600) when it does not exist yet.
+
+    An existing file that others can read is warned about (and left as the operator set it).
+    """
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        mode = os.stat(path).st_mode
+        if mode & 0o077:
+            log.warning("%s can be read by other users (mode %o); chmod 600 it", path, mode & 0o777)
+        return
+    os.close(descriptor)
+
+
 class JournalError(RuntimeError):
     """The journal cannot write (disk full, read-only, corrupt); the message says which."""
 
@@ -83,6 +99,14 @@ class Journal:
         self._lock = threading.Lock()
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            existed = Path(self.path).exists()
+            private_file(self.path)  # temperatures are health data: only this user reads them
+            if existed and Path(self.path).stat().st_size == 0 and not Path(self.path + "-wal").exists():
+                log.warning(
+                    "journal %s was an empty file (0 bytes): starting a new journal; events it may have "
+                    "held are not there",
+                    self.path,
+                )
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")

@@ -238,7 +238,8 @@ class Uplink:
                 backoff_s = min(backoff_s * 2, self._backoff_max_s)
                 continue
             backoff_s = self._backoff_initial_s
-            self._set_online(True, "")
+            if shipped:  # only an answer from the dashboard says it is reachable
+                self._set_online(True, "")
             if not shipped:
                 self._wake.wait(self._idle_s)
                 self._wake.clear()
@@ -300,7 +301,7 @@ class Uplink:
             return
         self.online = online
         if online:
-            log.warning("dashboard reachable; shipping the journal")
+            log.info("dashboard reachable; shipping the journal")
         else:
             log.warning("dashboard unreachable (%s); events wait in the journal", reason)
 

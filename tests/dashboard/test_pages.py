@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import date, timedelta
 
 import pytest
 from dashboard_wire import bearer, correction, crossing, event, screening, today
@@ -186,6 +187,9 @@ def test_corrections_show_who_and_why_beside_the_counts(client: FlaskClient, lob
     assert "group tour" in page
 
 
+EARLIER = (date.fromisoformat(TODAY) - timedelta(days=3)).isoformat()  # inside the retention window
+
+
 def test_daily_report(client: FlaskClient, lobby: str, supervisor) -> None:
     post(
         client,
@@ -201,7 +205,7 @@ def test_daily_report(client: FlaskClient, lobby: str, supervisor) -> None:
         ),
         event("screening", at=f"{TODAY}T08:03:00+07:00", decision="allow", mask="with_mask"),
         # another day does not count
-        event("screening", at="2020-01-01T08:03:00+07:00", decision="deny", reason="fever", body_c=38.0),
+        event("screening", at=f"{EARLIER}T08:03:00+07:00", decision="deny", reason="fever", body_c=38.0),
     )
     page = client.get(f"/reports/kantor-pusat?day={TODAY}").text
     row = page.split('data-room="lobby">')[1].split("</tr>")[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,12 @@ def test_guards_may_not_read_the_audit_log(client: FlaskClient, login: Callable)
         (crossing("in") | {"at": "0001-01-01T00:00:00+05:00"}, "at"),
         # or past year 9999
         (crossing("in") | {"at": "9999-12-31T23:59:59-05:00"}, "at"),
+        # a screening dated 9999-12-31: would head every list and outlive every purge
+        (screening("allow") | {"at": "9999-12-31T00:00:00+00:00"}, "at"),
+        # two days ahead of the dashboard's clock
+        (screening("allow") | {"at": (datetime.now(UTC) + timedelta(days=2)).isoformat()}, "at"),
+        # before the retention window (30 days): it would be purged at once
+        (crossing("in") | {"at": (datetime.now(UTC) - timedelta(days=31)).isoformat()}, "at"),
     ],
 )
 def test_what_the_database_cannot_hold_gets_a_400_naming_the_field(
@@ -335,3 +342,68 @@ def test_every_connection_busy_is_a_503_after_the_pool_timeout(database_url: str
         assert free.status_code == 401  # the pool answers again: the unknown token is what fails now
     finally:
         get_engine(app).dispose()
+
+
+def test_thousands_of_nested_arrays_get_a_400(client: FlaskClient, lobby: str) -> None:
+    deep = b'{"events": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = client.post(
+        "/api/v1/events", data=deep, content_type="application/json", headers=bearer(lobby)
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # the first and the last day a date can name: their bounds in the site's zone overflow
+        "from=0001-01-01",
+        "from=9999-12-31&to=9999-12-31",
+        "to=9999-12-31",
+    ],
+)
+def test_far_dates_in_filters_get_a_400(client: FlaskClient, login: Callable, query: str) -> None:
+    login(Role.ADMIN)
+    assert client.get(f"/screenings?{query}").status_code == 400
+    assert client.get(f"/screenings.csv?{query}").status_code == 400
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_far_days_in_the_report_get_a_400(
+    client: FlaskClient, login: Callable, make_room: Callable, day: str
+) -> None:
+    make_room("lobby-2", site="kantor-pusat")
+    login(Role.ADMIN)
+    assert client.get("/reports/kantor-pusat").status_code == 200
+    assert client.get(f"/reports/kantor-pusat?day={day}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "stored"),
+    [
+        # the screenings log and its export hold temperatures: never kept by a browser or a proxy
+        ("/screenings", False),
+        ("/screenings.csv", False),
+        ("/alerts", False),
+        ("/", False),
+        # style sheets may be cached
+        ("/static/dashboard.css", True),
+    ],
+)
+def test_health_pages_are_not_stored(client: FlaskClient, login: Callable, path: str, stored: bool) -> None:
+    login(Role.ADMIN)
+    with client.get(path) as response:
+        assert response.status_code == 200
+        assert (response.headers.get("Cache-Control") == "no-store") is not stored
+
+
+def test_the_sqlite_database_and_the_journal_are_private(tmp_path: Path) -> None:
+    from station.journal import Journal
+
+    app = create_app(app_settings(f"sqlite:///{tmp_path / 'private.sqlite3'}", tmp_path))
+    with app.app_context():
+        get_engine(app).connect().close()
+    assert (tmp_path / "private.sqlite3").stat().st_mode & 0o777 == 0o600
+    get_engine(app).dispose()
+    Journal(tmp_path / "journal.sqlite3").close()
+    assert (tmp_path / "journal.sqlite3").stat().st_mode & 0o777 == 0o600
