@@ -81,7 +81,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_EVENTS_PER_BATCH=500,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         LOGIN_MAX_FAILURES=5,
+        LOGIN_MAX_FAILURES_PER_SOURCE=30,
+        LOGIN_MAX_FAILURES_ALL=300,
         LOGIN_WINDOW_S=900,
+        # Reverse proxies in front of the dashboard whose X-Forwarded-For/-Proto/-Host are believed
+        # (0: none; 1: one nginx). The login limit is then keyed on the visitor's address, not the
+        # proxy's (behind a proxy, one locked-out address would be everyone).
+        TRUSTED_PROXIES=0,
         TIMEZONE="Asia/Jakarta",
         SESSION_COOKIE_SECURE=os.environ.get("GERBANG_INSECURE_COOKIES", "") != "1",
         SESSION_COOKIE_HTTPONLY=True,
@@ -94,6 +100,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     from dashboard import api, auth, db, i18n, live, reports, settings, ui
 

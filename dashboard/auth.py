@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import (
@@ -96,21 +96,34 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def too_many_failures(username: str, ip: str) -> bool:
-    """Whether ``username`` from ``ip`` failed too often within the login window."""
-    config = current_app.config
-    since = utc_now() - timedelta(seconds=config["LOGIN_WINDOW_S"])
-    failures = get_session().execute(
+def _failures(since: datetime, **who: str) -> int:
+    """Failed (or not yet decided) attempts since ``since`` by ``username`` and/or ``ip``."""
+    statement = (
         select(func.count())
         .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.username == username,
-            LoginAttempt.ip == ip,
-            LoginAttempt.at >= since,
-            LoginAttempt.success.is_(False),
-        )
+        .where(LoginAttempt.at >= since, LoginAttempt.success.is_(False))
     )
-    return failures.scalar_one() >= config["LOGIN_MAX_FAILURES"]
+    for column, value in who.items():
+        statement = statement.where(getattr(LoginAttempt, column) == value)
+    return get_session().execute(statement).scalar_one()
+
+
+def too_many_failures(username: str, ip: str) -> bool:
+    """Whether logging in must be refused without looking at the password.
+
+    Refused when ``username`` from ``ip`` failed ``LOGIN_MAX_FAILURES`` times within the login window
+    (this attempt, recorded as failed until it succeeds, included), when ``ip`` failed
+    ``LOGIN_MAX_FAILURES_PER_SOURCE`` times under any names (a flood of random user names), or when
+    the whole dashboard saw ``LOGIN_MAX_FAILURES_ALL`` failures (a flood from many addresses): each
+    password check costs a core for a moment, and stations share those cores.
+    """
+    config = current_app.config
+    since = utc_now() - timedelta(seconds=config["LOGIN_WINDOW_S"])
+    return (
+        _failures(since, username=username, ip=ip) > config["LOGIN_MAX_FAILURES"]
+        or _failures(since, ip=ip) > config["LOGIN_MAX_FAILURES_PER_SOURCE"]
+        or _failures(since) > config["LOGIN_MAX_FAILURES_ALL"]
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -145,17 +158,21 @@ def login() -> ResponseReturnValue:
     password = request.form.get("password", "")
     ip = (request.remote_addr or "unknown")[:64]
     db = get_session()
+    # The attempt is recorded (as failed) and committed before anything is counted or hashed, so
+    # parallel tries each see the others: no more than the limit ever reach the password check.
+    attempt = LoginAttempt(username=username, ip=ip, success=False)
+    db.add(attempt)
+    db.commit()
     if too_many_failures(username, ip):
         flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
         return render_template("login.html"), 429
     user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     ok = bool(user and valid and user.active)
-    db.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok or user is None:
-        db.commit()
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
+    attempt.success = True
     audit.record(db, username, "login", ip)
     db.commit()
     target = _safe_next(request.args.get("next"))

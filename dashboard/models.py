@@ -317,7 +317,11 @@ class LoginAttempt(Base):
     """A login attempt, for rate limiting per username and address across processes."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_who", "username", "ip", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_who", "username", "ip", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+        Index("ix_login_attempts_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from dashboard import create_app
+from dashboard import create_app, manage
 from dashboard.db import get_engine, new_session
 from dashboard.models import LoginAttempt, Role
 
@@ -89,6 +90,51 @@ def test_repeated_failures_are_rate_limited(app: Flask, client: FlaskClient, mak
         "/login", data={"username": "siti", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
     )
     assert other.status_code == 302
+
+
+def test_parallel_guesses_cannot_race_past_the_limit(app: Flask, make_user: Callable) -> None:
+    # sixty wrong passwords at once: only the first LOGIN_MAX_FAILURES are checked at all
+    make_user("siti", Role.SUPERVISOR)
+    statuses: list[int] = []
+
+    def guess() -> None:
+        response = app.test_client().post("/login", data={"username": "siti", "password": "guess"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) == [401, 429]
+    assert statuses.count(401) <= app.config["LOGIN_MAX_FAILURES"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "names"),
+    [
+        # one address trying many user names
+        ("LOGIN_MAX_FAILURES_PER_SOURCE", lambda i: f"random-{i}"),
+        # many addresses and names at once (the whole dashboard's budget)
+        ("LOGIN_MAX_FAILURES_ALL", lambda i: f"random-{i}"),
+    ],
+)
+def test_a_flood_of_user_names_is_throttled_before_hashing(
+    app: Flask, make_user: Callable, setting: str, names: Callable[[int], str]
+) -> None:
+    app.config.update({setting: 3})
+    make_user("siti", Role.SUPERVISOR)
+    client = app.test_client()
+    spread = setting == "LOGIN_MAX_FAILURES_ALL"
+    for i in range(3):
+        addr = {"REMOTE_ADDR": f"10.0.0.{i}"} if spread else {}
+        assert (
+            client.post("/login", data={"username": names(i), "password": "x"}, environ_base=addr).status_code
+            == 401
+        )
+    addr = {"REMOTE_ADDR": "10.0.1.1"} if spread else {}
+    refused = client.post("/login", data={"username": "siti", "password": PASSWORD}, environ_base=addr)
+    assert refused.status_code == 429
 
 
 def test_the_limit_holds_across_app_processes(
@@ -172,3 +218,31 @@ def test_pages_carry_no_inline_script_or_style(
         assert "<script src=" in page
         assert "style=" not in page
         assert "<style" not in page
+
+
+@pytest.mark.parametrize(
+    ("proxies", "locked_out_elsewhere"),
+    [
+        # no trusted proxy: X-Forwarded-For is ignored, everyone behind the proxy shares its address
+        (0, True),
+        # one trusted proxy: each visitor is their own source
+        (1, False),
+    ],
+)
+def test_the_limit_is_keyed_on_the_visitor_behind_a_trusted_proxy(
+    database_url: str, tmp_path: Path, proxies: int, locked_out_elsewhere: bool
+) -> None:
+    app = create_app(app_settings(database_url, tmp_path, TRUSTED_PROXIES=proxies))
+    try:
+        with new_session(app) as session:
+            manage.create_user(session, f"dewi-{proxies}", PASSWORD, Role.SUPERVISOR)
+        client = app.test_client()
+        name = f"dewi-{proxies}"
+        attacker = {"X-Forwarded-For": "203.0.113.7"}
+        for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+            client.post("/login", data={"username": name, "password": "guess"}, headers=attacker)
+        colleague = {"X-Forwarded-For": "198.51.100.20"}
+        response = client.post("/login", data={"username": name, "password": PASSWORD}, headers=colleague)
+        assert (response.status_code == 429) is locked_out_elsewhere
+    finally:
+        get_engine(app).dispose()
