@@ -54,10 +54,18 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    ident, _, generation = user_id.partition(".")
+    if not ident.isdigit() or not generation.isdigit():
+        return None  # a cookie from before sessions could be ended: log in again
+    user = get_session().get(User, int(ident))
+    if user is None or not user.active or user.session_gen != int(generation):
+        return None  # logged out (here or elsewhere), or disabled, since the cookie was issued
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user``: their cookies, copied or not, no longer log in (commit after)."""
+    user.session_gen = (user.session_gen or 0) + 1
 
 
 @login_manager.unauthorized_handler
@@ -184,7 +192,11 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @require_role(Role.GUARD)
 def logout() -> ResponseReturnValue:
-    """Log out and go back to the login page."""
+    """Log out (every session of this user, server-side) and go back to the login page."""
+    user = get_session().get(User, current_user.id)
+    if user is not None:
+        end_sessions(user)
+        get_session().commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -141,6 +141,9 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(8), default="id")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    #: Bumped to end every session of the user (logout, disabling): a cookie carries the value it
+    #: was issued with, and one with an older value no longer logs anyone in.
+    session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
 
     # flask-login's user protocol
     @property
@@ -159,8 +162,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """The id flask-login keeps in the session."""
-        return str(self.id)
+        """What flask-login keeps in the session: the id and the session generation (``12.3``)."""
+        return f"{self.id}.{self.session_gen}"
 
     def has_role(self, needed: Role) -> bool:
         """Whether this user's role is ``needed`` or above it."""

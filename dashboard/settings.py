@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dashboard import audit, manage
-from dashboard.auth import require_role
+from dashboard.auth import end_sessions, require_role
 from dashboard.db import get_session
 from dashboard.manage import LOCALES, SetupError
 from dashboard.models import Role, Room, Site, Station, User
@@ -189,8 +189,11 @@ def update_user(username: str) -> ResponseReturnValue:
         abort(400, _("Unknown role or language."))
     if user.id == current_user.id and role != Role.ADMIN.value:
         abort(400, _("You cannot take away your own admin role."))
+    role_changed = user.role != role
     user.role, user.locale = role, locale
     user.active = request.form.get("active", "1") == "1" or user.id == current_user.id
+    if (not user.active or role_changed) and user.id != current_user.id:
+        end_sessions(user)  # disabled or given another role: out at once, wherever they are
     audit.record(db, current_user.username, "update-user", f"{username} role {role} active {user.active}")
     db.commit()
     flash(_("User %(name)s saved.", name=username), "ok")

@@ -246,3 +246,36 @@ def test_the_limit_is_keyed_on_the_visitor_behind_a_trusted_proxy(
         assert (response.status_code == 429) is locked_out_elsewhere
     finally:
         get_engine(app).dispose()
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        # the user logs out (in another tab, or on another screen)
+        "logout",
+        # an admin disables the user
+        "disable",
+    ],
+)
+def test_a_cookie_copied_before_the_session_ended_opens_nothing(
+    app: Flask, make_user: Callable, ending: str
+) -> None:
+    make_user("siti", Role.ADMIN)
+    make_user("boss", Role.ADMIN)
+    victim = app.test_client()
+    assert victim.post("/login", data={"username": "siti", "password": PASSWORD}).status_code == 302
+    stolen = victim.get_cookie("session").value
+    before = app.test_client()
+    before.set_cookie("session", stolen)
+    assert before.get("/settings/users").status_code == 200  # the copy works while the session lasts
+    if ending == "logout":
+        victim.post("/logout")
+    else:
+        admin = app.test_client()
+        admin.post("/login", data={"username": "boss", "password": PASSWORD})
+        admin.post("/settings/users/siti", data={"role": "admin", "locale": "en", "active": "0"})
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    response = thief.get("/settings/users")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
