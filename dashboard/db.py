@@ -72,8 +72,7 @@ def make_engine(url: str, pool_size: int = 20, max_overflow: int = 5, pool_timeo
     """
     if url.startswith("sqlite"):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and Path(database).parent.is_dir():
             with contextlib.suppress(FileExistsError):  # screenings are health data: owner only (0600)
                 os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
