@@ -178,7 +178,10 @@ class FluxLineCounter:
             min(self.flux.bins, int((along_px + half_px) // self.flux.bin_px) + 1),
         )
         window = timedelta(seconds=half_s)
-        self._measuring.append((direction, at - window, at + window, bins))
+        # A track's crossing is told once its centre is past the line's band, late in its passage:
+        # the window reaches twice as far back as ahead (measured on the truths: 26 errors against 37
+        # for a window centred on the vote; wider ahead takes in the next person in a crowd).
+        self._measuring.append((direction, at - 2 * window, at + window, bins))
 
     def _measure(self, at: datetime) -> None:
         """Size one person from the flow around a lone crosser, once it has gone through."""
