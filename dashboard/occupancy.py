@@ -32,10 +32,23 @@ class Change:
     moved: bool
 
 
+#: The highest count a room can reach (ten times the largest capacity): far below the 32-bit column's
+#: limit, so no sequence of corrections and crossings can overflow it (a 500 for every later crossing).
+MAX_PEOPLE = 1_000_000
+
+
 def enter(session: Session, room_id: int) -> Change:
-    """Count one person in."""
-    statement = update(ROOMS).where(ROOMS.c.id == room_id).values(occupancy_people=COUNT + 1).returning(COUNT)
-    return Change(session.execute(statement).scalar_one(), moved=True)
+    """Count one person in, unless the room reads ``MAX_PEOPLE`` (then nothing moves)."""
+    statement = (
+        update(ROOMS)
+        .where(ROOMS.c.id == room_id, COUNT < MAX_PEOPLE)
+        .values(occupancy_people=COUNT + 1)
+        .returning(COUNT)
+    )
+    after = session.execute(statement).scalar_one_or_none()
+    if after is None:
+        return Change(current(session, room_id), moved=False)
+    return Change(after, moved=True)
 
 
 def leave(session: Session, room_id: int) -> Change:
@@ -53,20 +66,20 @@ def leave(session: Session, room_id: int) -> Change:
 
 
 def add(session: Session, room_id: int, delta_people: int) -> Change:
-    """Add ``delta_people`` (negative to remove), clamped at zero, in one statement."""
+    """Add ``delta_people`` (negative to remove), clamped to 0 .. ``MAX_PEOPLE``, in one statement."""
+    delta_people = max(-MAX_PEOPLE, min(MAX_PEOPLE, delta_people))
     total = COUNT + delta_people
-    statement = (
-        update(ROOMS).where(ROOMS.c.id == room_id).values(occupancy_people=case((total < 0, 0), else_=total))
-    ).returning(COUNT)
+    clamped = case((total < 0, 0), (total > MAX_PEOPLE, MAX_PEOPLE), else_=total)
+    statement = (update(ROOMS).where(ROOMS.c.id == room_id).values(occupancy_people=clamped)).returning(COUNT)
     return Change(session.execute(statement).scalar_one(), moved=delta_people != 0)
 
 
 def set_to(session: Session, room_id: int, value_people: int) -> Change:
-    """Set the count to ``value_people`` (at least zero)."""
+    """Set the count to ``value_people`` (0 .. ``MAX_PEOPLE``)."""
     statement = (
         update(ROOMS)
         .where(ROOMS.c.id == room_id)
-        .values(occupancy_people=max(value_people, 0))
+        .values(occupancy_people=max(0, min(value_people, MAX_PEOPLE)))
         .returning(COUNT)
     )
     return Change(session.execute(statement).scalar_one(), moved=True)

@@ -49,9 +49,21 @@ def max_length(cls: type[Event], name: str) -> int | None:
     return column.type.length
 
 
+#: The largest correction, up or down or to a value, a guard can send: ten times the largest room.
+MAX_CORRECTION_PEOPLE = 1_000_000
+
+
 def check_batch(events: list[Event]) -> None:
-    """Raise ``EventError`` (naming ``events[i] (id).field``) for text the database cannot keep."""
+    """Raise ``EventError`` (naming ``events[i] (id).field``) for values the database cannot keep."""
     for index, event in enumerate(events):
+        if isinstance(event, CorrectionEvent):
+            for name in ("delta", "value"):
+                amount = getattr(event, name)
+                if amount is not None and not -MAX_CORRECTION_PEOPLE <= amount <= MAX_CORRECTION_PEOPLE:
+                    raise EventError(
+                        f"events[{index}] ({event.id}).{name}",
+                        f"must be within ±{MAX_CORRECTION_PEOPLE} people",
+                    )
         for spec in fields(event):
             value = getattr(event, spec.name)
             if not isinstance(value, str):

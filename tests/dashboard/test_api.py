@@ -394,3 +394,35 @@ def test_text_that_is_not_unicode_is_a_400_not_a_500(
     assert status == 400, body
     assert "not valid Unicode" in body["error"]
     assert client.get("/api/v1/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("fix", "field"),
+    [
+        # a count set past any room (the 32-bit column would overflow later)
+        ({"value": 2_147_483_647}, "value"),
+        # a jump up by more than any room holds
+        ({"delta": 1_000_001}, "delta"),
+        # or down
+        ({"delta": -5_000_000}, "delta"),
+    ],
+)
+def test_corrections_beyond_any_room_are_a_400(
+    client: FlaskClient, lobby: str, fix: dict, field: str
+) -> None:
+    status, body = post(client, lobby, correction(**fix))
+    assert status == 400
+    assert body["field"].endswith(f".{field}")
+    assert occupancy(client, lobby)["occupancy"] == 0
+
+
+def test_no_run_of_corrections_and_crossings_overflows_the_count(client: FlaskClient, lobby: str) -> None:
+    # 2,400 of the largest corrections (2.4 billion, past a 32-bit column): the count stops at the
+    # ceiling, and crossings still work
+    for _ in range(6):
+        assert post(client, lobby, *[correction(delta=1_000_000) for _ in range(400)])[0] == 200
+    assert occupancy(client, lobby)["occupancy"] == 1_000_000
+    assert post(client, lobby, crossing("out"))[0] == 200
+    assert occupancy(client, lobby)["occupancy"] == 999_999
+    assert post(client, lobby, crossing("in"), crossing("in"))[0] == 200  # the second stops at the ceiling
+    assert occupancy(client, lobby)["occupancy"] == 1_000_000
