@@ -28,6 +28,8 @@ function translatePage() {
 }
 
 function show(state) {
+  // The first /state answer can arrive after a newer state from the event stream: keep the newer.
+  if (last && state !== last && state.seq < last.seq) return;
   last = state;
   const light = document.getElementById("light");
   light.className = "light " + state.light;
