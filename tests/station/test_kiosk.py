@@ -16,8 +16,8 @@ from station.screening import ScreeningConfig
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def kiosk(tmp_path):
+def new_station(tmp_path):
+    """A station whose changes reach the kiosk's broadcaster; returns (station, broadcaster)."""
     broadcaster = Broadcaster()
     station = Station(
         ScreeningConfig(),
@@ -25,6 +25,12 @@ def kiosk(tmp_path):
         Journal(tmp_path / "j.sqlite3"),
         on_change=broadcaster.publish,
     )
+    return station, broadcaster
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    station, broadcaster = new_station(tmp_path)
     app = create_kiosk(
         station, broadcaster, pin="2468", alternatives={"text": "Online", "link": "https://example.invalid/x"}
     )
@@ -115,13 +121,7 @@ def test_the_guard_panel_shows_the_door_camera_and_the_crossings_per_door(tmp_pa
     from station.door_sources import DoorView
     from station.vision.crossings import DoorLine
 
-    broadcaster = Broadcaster()
-    station = Station(
-        ScreeningConfig(),
-        Ledger(capacity_people=10),
-        Journal(tmp_path / "j.sqlite3"),
-        on_change=broadcaster.publish,
-    )
+    station, broadcaster = new_station(tmp_path)
     view = DoorView(every_s=0.0)
     client = create_kiosk(station, broadcaster, pin="2468", door_view=view).test_client()
     assert 'id="door-frame"' in client.get("/").get_data(as_text=True)
