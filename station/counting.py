@@ -204,9 +204,9 @@ class FluxLineCounter:
         self._history.append((at, self.flux.flux_px))
         self._measure(at)
         crossings: list[Crossing] = []
-        if self.person.sized:  # a crowd on the line: all but its last person while it lasts
+        if self.person.sized:  # a crowd on the line: all but its last few people while it lasts
             for event in self.flux.open_events():
-                crossings += self._count(event, keep_back=1)
+                crossings += self._count(event, keep_back=self.settings.open_keep_back)
         for event in ended:
             self._hold(event)
         hold, longest = timedelta(seconds=self.settings.hold_s), timedelta(seconds=self.settings.max_hold_s)

@@ -56,6 +56,10 @@ class FluxSettings:
         two_ratio: An event counts as several people only from this many people's area on (then
             rounded): one person's area varies, and doors see mostly one at a time.
         max_people: The most people one event counts as.
+        open_keep_back: While an event is still open (a crowd streaming through the door), it counts
+            all but this many people's area: what is counted early cannot be taken back, and a tall
+            visitor after a child (one person, sized by the child) must not be two before the
+            event ends and its tracks are heard.
         flow_preset: The DIS optical flow preset (``cv2.DISOPTICAL_FLOW_PRESET_*``).
         hold_s: An ended event waits this long before it is counted, and for as long as someone still
             stands where it crossed, in case that place sees flow back the other way (someone who
@@ -76,6 +80,7 @@ class FluxSettings:
     tracked_share: float = 0.15
     two_ratio: float = 1.6
     max_people: int = 50
+    open_keep_back: int = 3
     flow_preset: int = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
     hold_s: float = 1.0
     max_hold_s: float = 30.0

@@ -260,3 +260,19 @@ def test_shoulder_to_shoulder_counts_two_when_groups_are_counted() -> None:
         12.0,
     )
     assert count(scene, (MIDDLE,), TrackerSettings(sizes=SizeSettings(max_people=2))) == [(5, 0)]
+
+
+def side_on_visitor_sized(index: int, size: tuple[int, int]) -> Walker:
+    """Like ``side_on_visitor``, but of the given size (a child is half an adult's height)."""
+    x = 260 + 60 * index
+    path = pause(walk((x, 500), (x, 230), start_s=1.0 + 4.0 * index), 5.0, ((840, 230 + 8 * index),))
+    return Walker(path, size=size, colour=((50 * index) % 200 + 40, 70, 150 - (20 * index) % 100))
+
+
+@pytest.mark.slow
+def test_a_child_first_does_not_make_each_adult_after_them_two() -> None:
+    # A child comes in first (the line's first size of a person), then four adults, one at a time: each
+    # adult sweeps three times the child's area, yet each was tracked alone, so each is one person.
+    sizes = [(13, 32), (22, 58), (22, 58), (22, 58), (22, 58)]
+    scene = Scene(tuple(side_on_visitor_sized(i, size) for i, size in enumerate(sizes)), 32.0)
+    assert count(scene, (ENTRY, EXIT)) == [(5, 0), (0, 5)]
