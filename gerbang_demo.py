@@ -3,8 +3,9 @@
 A dashboard (SQLite, waitress) and a station fed by emulated devices: an infrared thermometer and a
 beam-pair door counter on pseudo-terminals, and a synthetic camera showing visitors with and without
 masks stepping up. Visitors' faces are photos from ``../shared/datasets/masks`` when that folder is
-there (drawn faces otherwise); faces are found and classified by the real models when the face
-detector is at hand, else the synthetic camera's own truth stands in for them.
+there (drawn faces otherwise, or when ``GERBANG_DEMO_DRAWN_FACES`` is set); faces are found and
+classified by the real models when the face detector is at hand, else the synthetic camera's own
+truth stands in for them.
 """
 
 from __future__ import annotations
@@ -205,6 +206,8 @@ def _faces() -> tuple[list[Visitor], Callable[[SyntheticCamera], Callable] | Non
 def _photos(label: str) -> list[np.ndarray]:
     prefix = {"with_mask": "rwmfd_", "without_mask": "fmd_", "incorrect": "mfn_"}[label]
     folder = SHARED / "datasets" / "masks" / label
+    if os.environ.get("GERBANG_DEMO_DRAWN_FACES"):  # pictures for the README: no one's photo in them
+        return []
     paths = sorted(folder.glob(f"{prefix}*.jpg"))[:40] if folder.is_dir() else []
     images = [cv2.imread(str(path)) for path in paths]
     return [image for image in images if image is not None and min(image.shape[:2]) >= 120]
