@@ -61,7 +61,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         test_config: Settings that override the others (``DATABASE_URL``, ``SECRET_KEY``,
             ``NEAR_SHARE``, ``PURGE_AFTER_DAYS`` ...).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    # GERBANG_INSTANCE_PATH: the writable folder (secret key, compiled translations, the SQLite file),
+    # e.g. systemd's StateDirectory; by default Flask's own instance folder.
+    instance_path = (
+        os.path.abspath(os.environ["GERBANG_INSTANCE_PATH"])
+        if os.environ.get("GERBANG_INSTANCE_PATH")
+        else None
+    )
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         DATABASE_URL=default_database_url(app.instance_path),
