@@ -23,6 +23,7 @@ from station.door_sources import BeamCounter, CameraCounter, CrossingSource, Doo
 from station.events import Direction, Mask
 from station.journal import Journal
 from station.kiosk import Broadcaster, create_kiosk, draw_guide
+from station.metrics import StationMetrics
 from station.occupancy import Ledger
 from station.screening import ScreeningConfig
 from station.uplink import HttpOccupancy, HttpSender, OccupancySource, Sender, Uplink, UplinkError
@@ -103,6 +104,7 @@ class Runner:
             mask_check=self.has_camera and config.camera.masks,
         )
         self.gate = self.parts.gate or self._relay()
+        self.metrics = StationMetrics(lambda: self.station.state, self.journal.pending_count)
         self.station = Station(
             rules,
             Ledger(section.capacity_people, section.share, section.near_share),
@@ -111,6 +113,7 @@ class Runner:
             gate_open_s=config.relay.open_s,
             camera=self.has_camera,
             on_change=self.broadcaster.publish,
+            on_decision=self.metrics.decided,
         )
         self.preview = Preview(config.camera.guide) if self.has_camera else None
         counting = config.counting
@@ -149,6 +152,7 @@ class Runner:
             guide=config.camera.guide,
             preview=self.preview,
             door_view=self.door_view,
+            metrics=self.metrics,
         )
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per kiosk request
         self.kiosk_server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
