@@ -327,8 +327,8 @@ class Station:
     def _decided(self, outcome: sc.Outcome) -> None:
         ticket = outcome.ticket
         full = outcome.decision is Decision.ALLOW and not self.ledger.has_room
-        if full:
-            queued = self.queue.issue(outcome.at)
+        queued = self.queue.issue(outcome.at) if full else None
+        if queued is not None:
             self._visitor_ticket = queued.number
         self._record(
             ScreeningEvent(
@@ -346,8 +346,8 @@ class Station:
         )
         if self._on_decision is not None:
             self._on_decision((self._clock() - outcome.at).total_seconds())
-        if full:
-            self._record(QueueEvent(ticket=self._visitor_ticket, action=QueueAction.ISSUED, at=outcome.at))
+        if queued is not None:
+            self._record(QueueEvent(ticket=queued.number, action=QueueAction.ISSUED, at=outcome.at))
         elif outcome.decision is Decision.ALLOW:
             self._admit(outcome.at)
         self._state.decision, self._state.reason = str(outcome.decision), str(outcome.reason)

@@ -14,6 +14,7 @@ import numpy as np
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sensors.camera import CameraError, FrameSource, parse_source
+from sensors.relay import Switch
 from sensors.serialport import PortError, PortState, SerialPort
 from sensors.thermometer.protocols import get_protocol
 from sensors.thermometer.reader import ThermometerReader
@@ -56,7 +57,7 @@ class Parts:
     observe: Callable[[np.ndarray, datetime], FaceObservation] | None = None
     sender: Sender | None = None
     occupancy: OccupancySource | None = None
-    gate: object | None = None
+    gate: Switch | None = None
     counter: CrossingSource | None = None
     door_frames: Frames | None = None
     extra_threads: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
@@ -109,7 +110,7 @@ class Runner:
             rules,
             Ledger(section.capacity_people, section.share, section.near_share),
             self.journal,
-            gate=self.gate,  # type: ignore[arg-type]
+            gate=self.gate,
             gate_open_s=config.relay.open_s,
             camera=self.has_camera,
             on_change=self.broadcaster.publish,
@@ -155,8 +156,9 @@ class Runner:
             metrics=self.metrics,
         )
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per kiosk request
-        self.kiosk_server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
-        self._spawn("kiosk", lambda stop: self.kiosk_server.serve_forever())  # type: ignore[union-attr]
+        server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
+        self.kiosk_server = server
+        self._spawn("kiosk", lambda stop: server.serve_forever())
         self._spawn("clock", self._clock_loop)
         if config.thermometer.url:
             self._spawn("thermometer", self._thermometer_loop)
@@ -202,7 +204,7 @@ class Runner:
 
     # parts ---------------------------------------------------------------------------------------
 
-    def _relay(self) -> object | None:
+    def _relay(self) -> Switch | None:
         if not self.config.relay.url:
             return None
         from sensors.relay import BAUD, Relay
