@@ -35,9 +35,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, bench/ is first on sys.path, and bench/station.py would shadow the station package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the top-level modules (gerbang_simulate) without an install
 
 from sqlalchemy import create_engine, text  # noqa: E402
 

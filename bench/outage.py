@@ -10,17 +10,11 @@ dashboard's records: every event once, in order.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/station.py would shadow the station package: keep this folder off the import path.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
-
 import argparse
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import waitress.server
 from sqlalchemy import func, select

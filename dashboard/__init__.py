@@ -61,7 +61,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         test_config: Settings that override the others (``DATABASE_URL``, ``SECRET_KEY``,
             ``NEAR_SHARE``, ``PURGE_AFTER_DAYS`` ...).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    # GERBANG_INSTANCE_PATH: the writable folder (secret key, compiled translations, the SQLite file),
+    # e.g. systemd's StateDirectory; by default Flask's own instance folder.
+    instance_path = (
+        os.path.abspath(os.environ["GERBANG_INSTANCE_PATH"])
+        if os.environ.get("GERBANG_INSTANCE_PATH")
+        else None
+    )
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         DATABASE_URL=default_database_url(app.instance_path),
@@ -106,12 +113,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from dashboard import api, auth, db, i18n, live, reports, settings, ui
+    from dashboard import api, auth, db, i18n, live, metrics, reports, settings, ui
 
     db.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
+    metrics.init_app(app)
     app.extensions["gerbang_notifier"] = live.make_notifier(app.config)
     csrf.exempt(api.bp)
     for blueprint in (api.bp, auth.bp, ui.bp, live.bp, reports.bp, settings.bp):

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from dashboard import occupancy, validate
+from dashboard import metrics, occupancy, validate
 from dashboard.auth import public
 from dashboard.db import get_session
 from dashboard.ingest import Rules, Sender, ingest, sender_for_token
@@ -58,6 +58,7 @@ def _error(status: int, message: str, field: str | None = None) -> ResponseRetur
 
 @bp.post("/events")
 @station_token
+@metrics.timed_ingest
 def post_events() -> ResponseReturnValue:
     """Accept a station's batch ``{"events": [...]}``: all of it or, if one event is bad, none."""
     station = _bearer_station()
@@ -81,6 +82,7 @@ def post_events() -> ResponseReturnValue:
     rules = Rules(fever_c=config["FEVER_C"], near_share=config["NEAR_SHARE"])
     doors = current_app.extensions.setdefault("gerbang_door_ids", {})
     result = ingest(get_session(), station, events, rules, doors)
+    metrics.current().ingested(result.accepted, result.duplicates)
     log.info(
         "station %s: %s accepted, %s duplicates", station.station_name, result.accepted, result.duplicates
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
@@ -88,7 +88,7 @@ def require_role(role: Role) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         setattr(guarded, ROLE_ATTR, role)
-        return guarded  # type: ignore[return-value]
+        return cast(F, guarded)
 
     return decorate
 

@@ -182,6 +182,31 @@ def purge(days: int | None, database_url: str | None) -> None:
     show_default=True,
     help="Home Assistant discovery prefix ('' for none).",
 )
+@click.option(
+    "--mqtt-tls", is_flag=True, help="Connect to the broker over TLS (port 8883 unless HOST:PORT says)."
+)
+@click.option(
+    "--mqtt-ca",
+    "mqtt_ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CA certificate (PEM) the broker's certificate is checked against (implies --mqtt-tls; "
+    "default: the system's CAs).",
+)
+@click.option(
+    "--mqtt-cert",
+    "mqtt_cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="This client's certificate (PEM), for brokers that require one (implies --mqtt-tls).",
+)
+@click.option(
+    "--mqtt-key",
+    "mqtt_key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The private key (PEM) of --mqtt-cert.",
+)
 @click.option("--webhook", "webhook_urls", multiple=True, help="URL to POST each alert to (repeatable).")
 @click.option(
     "--position",
@@ -195,6 +220,10 @@ def forward(
     mqtt_address: str | None,
     mqtt_prefix: str,
     discovery_prefix: str,
+    mqtt_tls: bool,
+    mqtt_ca: Path | None,
+    mqtt_cert: Path | None,
+    mqtt_key: Path | None,
     webhook_urls: tuple[str, ...],
     position_path: Path | None,
     database_url: str | None,
@@ -202,7 +231,9 @@ def forward(
     """Forward occupancy and alerts to MQTT (with Home Assistant discovery) and signed webhooks.
 
     Run one per cluster. The webhook secret comes from GERBANG_WEBHOOK_SECRET (16 bytes or more);
-    the MQTT password, if any, from GERBANG_MQTT_PASSWORD with --mqtt user@host:port.
+    the MQTT password, if any, from GERBANG_MQTT_PASSWORD with --mqtt user@host:port. PREFIX/status
+    says online while forwarding and offline when stopped or cut off (a Last Will), and Home
+    Assistant shows the rooms unavailable then.
     """
     import threading
 
@@ -212,17 +243,23 @@ def forward(
 
     sinks: list[Sink] = []
     app = _app(database_url)
+    publisher = None
+    if (mqtt_cert is None) != (mqtt_key is None):
+        raise click.ClickException("give --mqtt-cert and --mqtt-key together")
     if mqtt_address:
-        from dashboard.mqtt import MqttSink, PahoPublisher
+        from dashboard.mqtt import MqttSink, PahoPublisher, TlsSettings, availability_topic
 
         user, _, hostport = mqtt_address.rpartition("@")
         host, _, port = hostport.partition(":")
+        tls = TlsSettings(mqtt_ca, mqtt_cert, mqtt_key) if mqtt_tls or mqtt_ca or mqtt_cert else None
         try:
             publisher = PahoPublisher(
                 host or "127.0.0.1",
-                int(port or 1883),
+                int(port or (8883 if tls else 1883)),
                 username=user or None,
                 password=os.environ.get("GERBANG_MQTT_PASSWORD"),
+                status_topic=availability_topic(mqtt_prefix),
+                tls=tls,
             )
         except (OSError, ValueError) as err:
             raise click.ClickException(f"cannot reach the MQTT broker at {mqtt_address}: {err}") from None
@@ -249,8 +286,12 @@ def forward(
     reader = OutboxReader(get_engine(app), start, app.config["LIVE_GAP_GRACE_S"])
     forwarder = Forwarder(reader, app.extensions["gerbang_notifier"], sinks, position)
     click.echo(f"forwarding live messages after #{start} to {len(sinks)} sink(s); Ctrl-C stops")
-    with contextlib.suppress(KeyboardInterrupt):
-        forwarder.run(threading.Event())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            forwarder.run(threading.Event())
+    finally:
+        if publisher is not None:
+            publisher.close()
 
 
 @dashboard_group.command("run")

@@ -10,10 +10,10 @@ import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event, make_url
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, Table, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -28,6 +28,10 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     """The declarative base of every model."""
+
+    if TYPE_CHECKING:
+        # Every model here maps one Table (SQLAlchemy types __table__ as any FromClause).
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from dashboard import audit, live
@@ -32,7 +33,9 @@ def purge(session: Session, keep_days: int, now: datetime | None = None) -> int:
     """
     now = now or utc_now()
     cutoff = now - timedelta(days=keep_days)
-    deleted = session.execute(delete(Screening).where(Screening.at < cutoff)).rowcount  # type: ignore[attr-defined]
+    # a DELETE's result is a CursorResult, which counts the rows
+    result = cast("CursorResult[Any]", session.execute(delete(Screening).where(Screening.at < cutoff)))
+    deleted = result.rowcount
     session.execute(delete(LiveEvent).where(LiveEvent.at < now - timedelta(seconds=LIVE_KEEP_S)))
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(seconds=LIVE_KEEP_S)))
     if deleted:

@@ -25,7 +25,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from dashboard import notify
+from dashboard import metrics, notify
 from dashboard.auth import require_role
 from dashboard.db import get_engine, get_session, utc_now
 from dashboard.models import LiveEvent, Role
@@ -199,7 +199,7 @@ def events() -> Response:
         reader, notifier, config["LIVE_STREAM_S"], min_read_interval_s=config["LIVE_MIN_READ_INTERVAL_S"]
     )
     return Response(
-        body,
+        metrics.current().track_stream(body),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

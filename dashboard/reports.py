@@ -6,11 +6,12 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from dashboard import timeutil
@@ -72,7 +73,7 @@ class Filters:
             raise FilterError(f"decision must be one of {', '.join(Decision)}")
         return cls(start, end, args.get("station", "")[:64], decision)
 
-    def query(self) -> Select[tuple[Screening]]:
+    def query(self) -> Select[Any]:  # Select[tuple[Screening]] in SQLAlchemy 2.0, Select[Screening] in 2.1
         """The matching screenings, newest first."""
         since, _ = timeutil.day_bounds(self.start)
         _, until = timeutil.day_bounds(self.end)
@@ -219,12 +220,12 @@ class SiteDay:
         return self.total("no_masks") / self.total("screenings") if self.total("screenings") else 0.0
 
 
-def fever_clause(fever_c: float) -> object:
+def fever_clause(fever_c: float) -> ColumnElement[bool]:
     """SQL for "this screening found a fever" (the same rule ingest alerts on)."""
     return or_(Screening.reason.like("fever%"), Screening.body_c >= fever_c)
 
 
-def no_mask_clause() -> object:
+def no_mask_clause() -> ColumnElement[bool]:
     """SQL for "this screening found no mask (or one worn wrongly)"."""
     return or_(Screening.reason.in_(NO_MASK_REASONS), Screening.mask.in_([str(m) for m in NO_MASK_VERDICTS]))
 

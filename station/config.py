@@ -207,8 +207,9 @@ def door_lines(section: CountingSection) -> list[CrossingLine]:
     lines = []
     for index, spec in enumerate(section.lines):
         x1, y1, x2, y2 = spec.line
+        in_x, in_y = spec.in_point  # two numbers: checked when the file was read
         try:
-            lines.append(CrossingLine((x1, y1), (x2, y2), tuple(spec.in_point), name=spec.door))  # type: ignore[arg-type]
+            lines.append(CrossingLine((x1, y1), (x2, y2), (in_x, in_y), name=spec.door))
         except ValueError as err:
             message = str(err).split(": ", 1)[-1]
             raise ConfigError(f"counting.lines[{index}]: {message}") from None

@@ -112,6 +112,8 @@ class Station:
             thermometer and masks are not checked).
         clock: Returns the current time (UTC).
         on_change: Called with the new kiosk state after every change.
+        on_decision: Called with each decision's latency in seconds: from the input that decided it
+            to the decision journaled (the station's metrics).
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class Station:
         camera: bool = True,
         clock: Callable[[], datetime] = utc_now,
         on_change: Callable[[KioskState], None] | None = None,
+        on_decision: Callable[[float], None] | None = None,
     ) -> None:
         if not camera:
             screening = sc.ScreeningConfig(**{**asdict(screening), "mask_check": False})
@@ -138,6 +141,7 @@ class Station:
         self._camera = camera
         self._clock = clock
         self._on_change = on_change
+        self._on_decision = on_decision
         self._lock = threading.RLock()
         self._state = KioskState()
         self._held: list[Event] = []
@@ -323,8 +327,8 @@ class Station:
     def _decided(self, outcome: sc.Outcome) -> None:
         ticket = outcome.ticket
         full = outcome.decision is Decision.ALLOW and not self.ledger.has_room
-        if full:
-            queued = self.queue.issue(outcome.at)
+        queued = self.queue.issue(outcome.at) if full else None
+        if queued is not None:
             self._visitor_ticket = queued.number
         self._record(
             ScreeningEvent(
@@ -340,8 +344,10 @@ class Station:
                 at=outcome.at,
             )
         )
-        if full:
-            self._record(QueueEvent(ticket=self._visitor_ticket, action=QueueAction.ISSUED, at=outcome.at))
+        if self._on_decision is not None:
+            self._on_decision((self._clock() - outcome.at).total_seconds())
+        if queued is not None:
+            self._record(QueueEvent(ticket=queued.number, action=QueueAction.ISSUED, at=outcome.at))
         elif outcome.decision is Decision.ALLOW:
             self._admit(outcome.at)
         self._state.decision, self._state.reason = str(outcome.decision), str(outcome.reason)

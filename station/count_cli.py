@@ -227,8 +227,8 @@ def count(
     if as_json:
         click.echo(json.dumps(result.as_json()))
         return
-    for index, line in enumerate(result.lines):
-        click.echo(f"line {index}: in {line.in_count}  out {line.out_count}")
+    for index, totals in enumerate(result.lines):
+        click.echo(f"line {index}: in {totals.in_count}  out {totals.out_count}")
     click.echo(
         f"total: in {result.in_count}  out {result.out_count}  ({result.frames} frames, {result.fps:.0f} fps)"
     )

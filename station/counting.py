@@ -16,14 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from sensors.camera import FrameSource
 from sensors.crossing import Crossing, Direction
-from station.vision.annotate import CountAnnotator, VideoOut
+from station.vision.annotate import CountAnnotator, LineTotals, VideoOut
 from station.vision.crossings import DoorLine, LineCounter
 from station.vision.flux import FluxEvent, FluxSettings, LineFlux, people_for
 from station.vision.motion import MotionDetector, MotionSettings
@@ -36,25 +35,6 @@ class Method(StrEnum):
 
     FLUX = "flux"
     TRACKS = "tracks"
-
-
-class LineTotals(Protocol):
-    """A line and its counts so far (what drawing and results need of a line's counter)."""
-
-    @property
-    def line(self) -> DoorLine:
-        """The door line."""
-        ...
-
-    @property
-    def in_count(self) -> int:
-        """Crossings into the room."""
-        ...
-
-    @property
-    def out_count(self) -> int:
-        """Crossings out of it."""
-        ...
 
 
 class PersonArea:

@@ -50,7 +50,10 @@ class CrossingSource(Protocol):
 class Frames(Protocol):
     """A source of camera frames (``sensors.camera.FrameSource``, a ``FrameRelay`` or a fake)."""
 
-    live: bool
+    @property
+    def live(self) -> bool:
+        """Whether more frames may come (a camera, or a file not yet at its end)."""
+        ...
 
     def read(self, timeout_s: float = 1.0) -> Frame | None:
         """Return the next frame, or None (a file's end, or nothing new in time)."""

@@ -221,7 +221,7 @@ def parse_event(data: object) -> Event:
         raise EventError("event", "expected a JSON object")
     kind = data.get("type")
     try:
-        cls = EVENT_CLASSES[EventType(kind)]
+        cls = EVENT_CLASSES[EventType(str(kind))]
     except (ValueError, TypeError):
         raise EventError("type", f"expected one of {', '.join(EventType)}, got {kind!r}") from None
     specs = {f.name: f for f in fields(cls)}

@@ -38,6 +38,14 @@ class Preview(Protocol):
         ...
 
 
+class MetricsPage(Protocol):
+    """The station's figures in Prometheus text format."""
+
+    def render(self) -> tuple[bytes, str]:
+        """Return the page's body and its content type."""
+        ...
+
+
 class Broadcaster:
     """Hands the newest kiosk state to every open page."""
 
@@ -99,6 +107,7 @@ def create_kiosk(
     guide: tuple[float, ...] = (0.25, 0.1, 0.75, 0.9),
     preview: Preview | None = None,
     door_view: Preview | None = None,
+    metrics: MetricsPage | None = None,
 ) -> Flask:
     """Build the kiosk's web app.
 
@@ -113,6 +122,7 @@ def create_kiosk(
         preview: The camera preview, or None for a station without a camera.
         door_view: The door camera's newest frame with its counting lines, or None when the station
             does not count by camera.
+        metrics: The station's figures for ``/metrics`` (Prometheus), or None for none.
     """
     app = Flask(__name__, static_folder="kiosk_static", template_folder="templates")
     guard = PinGuard(pin)
@@ -196,6 +206,13 @@ def create_kiosk(
     @app.get("/health")
     def health() -> Response:
         return jsonify(status="ok")
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        if metrics is None:
+            return Response(status=404)
+        body, content_type = metrics.render()
+        return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 
     return app
 

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
 from station.events import Direction
 
@@ -117,9 +118,9 @@ class Ledger:
             raise ValueError("give exactly one of delta and value")
         if value is not None and value < 0:
             raise ValueError("a room cannot hold fewer than 0 people")
-        target = self._people + delta if delta is not None else value
+        target = self._people + delta if delta is not None else cast(int, value)  # one of them is set
         self.corrections += 1
-        self._people = max(0, target)  # type: ignore[call-overload]
+        self._people = max(0, target)
 
     def reconcile(self, remote_people: int) -> None:
         """Take the dashboard's figure for the room, which includes everything uploaded so far.

@@ -14,6 +14,7 @@ import numpy as np
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sensors.camera import CameraError, FrameSource, parse_source
+from sensors.relay import Switch
 from sensors.serialport import PortError, PortState, SerialPort
 from sensors.thermometer.protocols import get_protocol
 from sensors.thermometer.reader import ThermometerReader
@@ -23,6 +24,7 @@ from station.door_sources import BeamCounter, CameraCounter, CrossingSource, Doo
 from station.events import Direction, Mask
 from station.journal import Journal
 from station.kiosk import Broadcaster, create_kiosk, draw_guide
+from station.metrics import StationMetrics
 from station.occupancy import Ledger
 from station.screening import ScreeningConfig
 from station.uplink import HttpOccupancy, HttpSender, OccupancySource, Sender, Uplink, UplinkError
@@ -55,7 +57,7 @@ class Parts:
     observe: Callable[[np.ndarray, datetime], FaceObservation] | None = None
     sender: Sender | None = None
     occupancy: OccupancySource | None = None
-    gate: object | None = None
+    gate: Switch | None = None
     counter: CrossingSource | None = None
     door_frames: Frames | None = None
     extra_threads: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
@@ -103,14 +105,16 @@ class Runner:
             mask_check=self.has_camera and config.camera.masks,
         )
         self.gate = self.parts.gate or self._relay()
+        self.metrics = StationMetrics(lambda: self.station.state, self.journal.pending_count)
         self.station = Station(
             rules,
             Ledger(section.capacity_people, section.share, section.near_share),
             self.journal,
-            gate=self.gate,  # type: ignore[arg-type]
+            gate=self.gate,
             gate_open_s=config.relay.open_s,
             camera=self.has_camera,
             on_change=self.broadcaster.publish,
+            on_decision=self.metrics.decided,
         )
         self.preview = Preview(config.camera.guide) if self.has_camera else None
         counting = config.counting
@@ -149,10 +153,12 @@ class Runner:
             guide=config.camera.guide,
             preview=self.preview,
             door_view=self.door_view,
+            metrics=self.metrics,
         )
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per kiosk request
-        self.kiosk_server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
-        self._spawn("kiosk", lambda stop: self.kiosk_server.serve_forever())  # type: ignore[union-attr]
+        server = make_server(config.kiosk.host, config.kiosk.port, app, threaded=True)
+        self.kiosk_server = server
+        self._spawn("kiosk", lambda stop: server.serve_forever())
         self._spawn("clock", self._clock_loop)
         if config.thermometer.url:
             self._spawn("thermometer", self._thermometer_loop)
@@ -198,7 +204,7 @@ class Runner:
 
     # parts ---------------------------------------------------------------------------------------
 
-    def _relay(self) -> object | None:
+    def _relay(self) -> Switch | None:
         if not self.config.relay.url:
             return None
         from sensors.relay import BAUD, Relay

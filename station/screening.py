@@ -326,8 +326,9 @@ class Screening:
         window = visit.samples[config.discard_samples :][-config.plateau_samples :]
         if len(window) < config.plateau_samples:
             return self._check_timeouts(event.at)
-        values = [s.raw_c if s.raw_c is not None else s.device_body_c for s in window]
-        if max(values) - min(values) > config.plateau_spread_c:  # type: ignore[operator]
+        # each sample in the window is plausible: it has a raw value or the device's body value
+        values = [v for s in window if (v := s.raw_c if s.raw_c is not None else s.device_body_c) is not None]
+        if max(values) - min(values) > config.plateau_spread_c:
             return self._check_timeouts(event.at)
         self._measured(window, event.at)
         return self._maybe_decide(event.at)
@@ -336,17 +337,18 @@ class Screening:
         visit, config = self._visit, self.config
         raws = [s.raw_c for s in window if s.raw_c is not None]
         bodies = [s.device_body_c for s in window if s.device_body_c is not None]
-        visit.raw_c = round(statistics.median(raws), 2) if raws else None
+        raw_c = round(statistics.median(raws), 2) if raws else None
+        visit.raw_c = raw_c
         if bodies and len(bodies) == len(window):
             visit.body_c = round(statistics.median(bodies), 2)
-        else:
+        elif raw_c is not None:  # not every sample has a body value, so some have a raw one
             ambients = [s.ambient_c for s in window if s.ambient_c is not None]
             compensation = 0.0
             if config.ambient_coefficient and ambients:
                 compensation = config.ambient_coefficient * (
                     config.ambient_reference_c - statistics.median(ambients)
                 )
-            visit.body_c = round(visit.raw_c + config.offset_c + compensation, 2)  # type: ignore[operator]
+            visit.body_c = round(raw_c + config.offset_c + compensation, 2)
         visit.measured_at = at
         self._enter(State.MASK_CHECK, Message.LOOK_AT_CAMERA)
 

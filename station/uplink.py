@@ -325,7 +325,7 @@ class HttpOccupancy:
     """
 
     def __init__(self, base_url: str, room: str, token: str, timeout_s: float = 5.0) -> None:
-        self.url = f"{base_url.rstrip('/')}/api/v1/rooms/{urllib.request.quote(room)}/occupancy"
+        self.url = f"{base_url.rstrip('/')}/api/v1/rooms/{urllib.parse.quote(room)}/occupancy"
         self._token = token
         self.timeout_s = timeout_s
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-from station.vision.crossings import DoorLine, LineCounter, Point
+from station.vision.crossings import DoorLine, Point
 from station.vision.tracking import Track
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,25 @@ _FOURCCS = {".mp4": ("mp4v", "avc1"), ".m4v": ("mp4v",), ".avi": ("MJPG", "XVID"
 
 class AnnotationError(RuntimeError):
     """An output video that cannot be written."""
+
+
+class LineTotals(Protocol):
+    """A line and its counts so far (what drawing and results need of a line's counter)."""
+
+    @property
+    def line(self) -> DoorLine:
+        """The door line."""
+        ...
+
+    @property
+    def in_count(self) -> int:
+        """Crossings into the room."""
+        ...
+
+    @property
+    def out_count(self) -> int:
+        """Crossings out of it."""
+        ...
 
 
 def _pt(point: Point) -> tuple[int, int]:
@@ -72,7 +92,7 @@ class CountAnnotator:
     def draw(
         self,
         image: np.ndarray,
-        counters: Sequence[LineCounter],
+        counters: Sequence[LineTotals],
         tracks: Sequence[Track],
         trails: dict[int, list[Point]] | None = None,
     ) -> np.ndarray:
@@ -113,7 +133,7 @@ class VideoOut:
             raise AnnotationError(f"cannot write {self.path}: no such directory {self.path.parent}")
         self._writer: cv2.VideoWriter | None = None
         for fourcc in _FOURCCS.get(suffix, ("mp4v", "MJPG")):
-            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), fps, frame_size)
+            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*fourcc), fps, frame_size)
             if writer.isOpened():
                 self._writer = writer
                 self.fourcc = fourcc

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 import cv2
 import numpy as np
@@ -163,7 +164,7 @@ class LineFlux:
         self._map_y = (y1 + along[None, :] * uy + across[:, None] * ny).astype(np.float32)
         middle = round(context)
         self._band = slice(middle - round(band), middle + round(band) + 1)
-        self._flow = cv2.DISOpticalFlow_create(self.settings.flow_preset)
+        self._flow = cv2.DISOpticalFlow.create(self.settings.flow_preset)
         self._previous: np.ndarray | None = None
         self._sides = {
             direction: _Side(np.full(self.bins, 1 << 20), np.full(self.bins, -1))
@@ -187,7 +188,8 @@ class LineFlux:
         previous, self._previous = self._previous, strip
         if previous is None:
             return []
-        flow = self._flow.calc(previous, strip, None)
+        # None: OpenCV allocates the flow (its type stubs miss that calc accepts None there)
+        flow = self._flow.calc(previous, strip, cast("cv2.typing.MatLike", None))
         speed = flow[self._band, :, 1]
         speed[np.abs(speed) < self.speed_floor] = 0.0
         scale = foreground.shape[1] / grey.shape[1]

@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, TextIO
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +206,8 @@ class ModelStore:
 
 
 def _copy_with_progress(
-    source: BinaryIO,
-    sink: BinaryIO,
+    source: IO[bytes],
+    sink: IO[bytes],
     total_bytes: int,
     on_chunk: Callable[[bytes], None],
     stream: TextIO,

@@ -203,11 +203,11 @@ class Tracker:
             else:
                 self._correct(state, blobs[b_index])
         for b_index, group in riders.items():
-            host = blobs[b_index]
+            blob = blobs[b_index]
             for state in group:
                 px, py = state.predicted
-                state.cx = min(max(px, host.x), host.x + host.w)
-                state.cy = min(max(py, host.y), host.y + host.h)
+                state.cx = min(max(px, blob.x), blob.x + blob.w)
+                state.cy = min(max(py, blob.y), blob.y + blob.h)
                 state.merged += 1
                 state.hits += 1
                 state.missed = 0

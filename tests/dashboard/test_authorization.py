@@ -26,7 +26,8 @@ SAMPLES = {
     "station": "gate-1",
 }
 # Open to everyone on purpose.
-PUBLIC = {"auth.login", "api.health", "api.openapi", "static"}
+# /metrics: for Prometheus, behind GERBANG_METRICS_TOKEN when set (tests/dashboard/test_metrics.py).
+PUBLIC = {"auth.login", "api.health", "api.openapi", "static", "metrics.metrics_page"}
 # Authenticated by a station token (or, for reading occupancy, also a login).
 TOKEN = {"api.post_events", "api.room_occupancy"}
 

@@ -91,6 +91,16 @@ def test_discovery_documents_point_at_the_state_topic() -> None:
     assert binary["device_class"] == "occupancy"
 
 
+def test_discovery_makes_the_rooms_unavailable_when_the_forwarder_is_offline() -> None:
+    publisher = FakePublisher()
+    MqttSink(publisher, prefix="kota").deliver(OCCUPANCY)
+    documents = [document for topic, document, _ in publisher.published if topic.endswith("/config")]
+    assert len(documents) == 2
+    for document in documents:
+        assert document["availability_topic"] == "kota/status"
+        assert (document["payload_available"], document["payload_not_available"]) == ("online", "offline")
+
+
 @pytest.mark.parametrize(
     ("change", "valid"),
     [

@@ -12,7 +12,7 @@ camera shows a masked face from ``../shared/datasets/masks`` that YuNet and the 
 every frame, and the door is counted by camera (the flux method) on a rendered 768x432 door video played
 at its own rate; the beam baseline is then left out (the door has no beams).
 
-    .venv/bin/python bench/station.py [--visitors 50] [--vision]
+    .venv/bin/python bench/station_latency.py [--visitors 50] [--vision]
 """
 
 from __future__ import annotations
