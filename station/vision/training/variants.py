@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.vision.masks import DEFAULT_MODEL_PATH, DOOR_PRIOR, MaskClassifier, parse_prior
+from station.vision.masks import DEFAULT_MODEL_PATH, MaskClassifier, parse_prior
 
 _REPO = Path(__file__).resolve().parents[3]
 
@@ -26,7 +26,9 @@ def main() -> None:
     """Print the figures as JSON."""
     parser = argparse.ArgumentParser(prog="python -m station.vision.training.variants", description=__doc__)
     parser.add_argument("--classifier", type=Path, default=DEFAULT_MODEL_PATH)
-    parser.add_argument("--prior", type=parse_prior, default=DOOR_PRIOR, help="three shares, or 'none'")
+    parser.add_argument(
+        "--prior", type=parse_prior, default=None, help="three shares, or 'none' (the default)"
+    )
     parser.add_argument("--data", type=Path, default=_REPO.parent / "shared" / "datasets" / "masks")
     parser.add_argument(
         "--yunet", type=Path, default=_REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
