@@ -43,6 +43,12 @@ NOT_FACE_INDEX = len(LABELS)
 
 #: A detection whose ``not_face`` probability is at least this is not a face: ``MaskDetector`` drops it.
 NOT_FACE_MIN = 0.5
+#: A detection YuNet scores at least this is kept whatever the classifier says: YuNet's false detections on
+#: the shared clips score at most 0.83, while a close face in a dark mask can score 0.82 and look like none.
+FACE_SURE_SCORE = 0.9
+#: A crop whose ``not_face`` probability lies between these is looked at again, mirrored (as when unsure of
+#: its mask): the average of two looks decides whether it is a face.
+NOT_FACE_UNSURE = (0.2, 0.8)
 
 
 #: Share of each class (``LABELS`` order) among the crops the network was trained on: every epoch draws each
@@ -156,7 +162,11 @@ class MaskClassifier:
         images = [np.ascontiguousarray(crop) for crop in crops]
         rows = self.network_outputs(images)
         if self.mirror:
-            unsure = np.flatnonzero(self._with_prior(rows).max(axis=1) < self.mirror_below)
+            unsure_mask = self._with_prior(rows).max(axis=1) < self.mirror_below
+            if rows.shape[1] > NOT_FACE_INDEX:  # unsure whether it is a face at all
+                no_face = rows[:, NOT_FACE_INDEX]
+                unsure_mask |= (no_face > NOT_FACE_UNSURE[0]) & (no_face < NOT_FACE_UNSURE[1])
+            unsure = np.flatnonzero(unsure_mask)
             if len(unsure):
                 mirrored = self.network_outputs([cv2.flip(images[index], 1) for index in unsure])
                 rows[unsure] = (rows[unsure] + mirrored) / 2
@@ -336,15 +346,21 @@ class MaskDetector:
         detector: Face detector.
         classifier: Mask classifier.
         not_face_min: Detections the classifier gives a ``not_face`` probability of at least this are
-            dropped (above 1: none is).
+            dropped (above 1: none is), unless YuNet scores them at least ``face_sure_score``.
+        face_sure_score: See ``not_face_min``.
     """
 
     def __init__(
-        self, detector: FaceDetector, classifier: MaskClassifier, not_face_min: float = NOT_FACE_MIN
+        self,
+        detector: FaceDetector,
+        classifier: MaskClassifier,
+        not_face_min: float = NOT_FACE_MIN,
+        face_sure_score: float = FACE_SURE_SCORE,
     ):
         self.detector = detector
         self.classifier = classifier
         self.not_face_min = not_face_min
+        self.face_sure_score = face_sure_score
 
     def detect(self, image: np.ndarray) -> list[MaskedFace]:
         """Detect and classify every face; what the classifier says is no face is dropped.
@@ -360,7 +376,7 @@ class MaskDetector:
         return [
             MaskedFace(face, verdict)
             for face, verdict in zip(faces, verdicts, strict=True)
-            if verdict.not_face < self.not_face_min
+            if verdict.not_face < self.not_face_min or face.score >= self.face_sure_score
         ]
 
     def classify_crop(self, crop: np.ndarray) -> MaskVerdict:
