@@ -14,8 +14,12 @@ them again), then measures in one run:
   photos of people with faces of 32-80 px on a cluttered background, as crowd photos come), each frame
   timed twice: the closest to a real photo set, with its own YuNet-only baseline.
 
-Usage: ``.venv/bin/python bench/masks.py [--runs 200] [--threads N]``. The target is detect + classify
-within 20 ms per 512x366 image on a 2-core CPU.
+With ``--compare FILE`` (another classifier, such as the previous release's), the street frames are also
+timed through the same pipeline with that classifier, interleaved with this one's: a baseline from the
+same run, whatever the machine's spell.
+
+Usage: ``.venv/bin/python bench/masks.py [--runs 200] [--threads N] [--compare FILE]``. The target is
+detect + classify within 20 ms per 512x366 image on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -109,6 +113,9 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--threads", type=int, default=None, help="cv2.setNumThreads (default: OpenCV's own)")
+    parser.add_argument(
+        "--compare", type=Path, default=None, help="another classifier, timed in the same run"
+    )
     args = parser.parse_args()
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
@@ -130,13 +137,24 @@ def main() -> None:
     yunet_street = [
         t for frame in frames for t in times_ms(lambda f=frame: detector.detect(f, verify=False), 2)
     ]
-    full_street = [t for frame in frames for t in times_ms(lambda f=frame: pipeline.detect(f), 2)]
+    other = MaskDetector(detector, MaskClassifier(args.compare)) if args.compare else None
+    full_street, other_street = [], []
+    for frame in frames:  # interleaved, so both see the same spell of the machine
+        full_street += times_ms(lambda f=frame: pipeline.detect(f), 2)
+        if other is not None:
+            other_street += times_ms(lambda f=frame: other.detect(f), 2)
     faces_street = sum(len(pipeline.detect(frame)) for frame in frames) / len(frames)
     print(
         f"{'512x366 street':<18}{faces_street:>6.1f}{statistics.median(yunet_street):>10.2f}"
         f"{statistics.median(full_street):>12.2f}{p90(full_street):>8.2f}   "
         f"({len(frames)} frames, faces found per frame on average)"
     )
+    if other is not None:
+        faces_other = sum(len(other.detect(frame)) for frame in frames) / len(frames)
+        print(
+            f"{'  ' + args.compare.name:<18}{faces_other:>6.1f}{'':>10}"
+            f"{statistics.median(other_street):>12.2f}{p90(other_street):>8.2f}   (same frames, --compare)"
+        )
     frame = scene(640, 480, 4, 110)
     face = detector.detect(frame)[0]
     crop = align_face(frame, face.landmarks_array())

@@ -83,6 +83,7 @@ class ScreeningSection:
     plateau_spread_c: float = field(default=0.3, metadata=_range(0.01, 5.0))
     measure_timeout_s: float = field(default=10.0, metadata=_range(1, 600))
     mask_votes: int = field(default=5, metadata=_range(1, 100))
+    with_mask_min: float = field(default=0.5, metadata=_range(0.0, 0.99))
     mask_timeout_s: float = field(default=3.0, metadata=_range(0, 60))
     face_lost_s: float = field(default=1.0, metadata=_range(0.1, 60))
     temperature_policy: Policy = Policy.HARD
@@ -98,9 +99,10 @@ class CameraSection:
     min_face_px: int = field(default=80, metadata=_range(16, 4000))
     masks: bool = True
     model_dir: str = ""
-    # Expected shares of with_mask, without_mask and incorrect faces (``masks.DOOR_PRIOR``).
+    # A site policy, off by default (empty): expected shares of with_mask, without_mask and incorrect faces
+    # (``masks.DOOR_PRIOR`` is one; see the trade-off table in the model card).
     mask_prior: tuple[float, ...] = field(
-        default=(0.75, 0.18, 0.07), metadata={"length": 3, **_range(0.001, 1.0)}
+        default=(), metadata={"length": 3, "or_empty": True, **_range(0.001, 1.0)}
     )
 
 
@@ -271,8 +273,9 @@ def _value(where: str, hint: Any, meta: typing.Mapping[str, Any], value: Any) ->
         item_hint = typing.get_args(hint)[0]
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list")
-        if "length" in meta and len(value) != meta["length"]:
-            raise ConfigError(f"{where}: expected {meta['length']} values, got {len(value)}")
+        if "length" in meta and len(value) != meta["length"] and not (meta.get("or_empty") and not value):
+            empty = " (or none: [])" if meta.get("or_empty") else ""
+            raise ConfigError(f"{where}: expected {meta['length']} values{empty}, got {len(value)}")
         return tuple(_value(f"{where}[{i}]", item_hint, meta, item) for i, item in enumerate(value))
     if isinstance(hint, type) and issubclass(hint, Policy):
         try:

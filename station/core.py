@@ -55,12 +55,15 @@ class FaceObservation:
         present: A face is in view.
         in_position: The face is inside the guide and large enough.
         mask: The mask verdict of that face, or None when not classified.
+        mask_probabilities: The classifier's probabilities of with_mask, without_mask and incorrect
+            behind ``mask`` (pooled over frames by the screening), or None (``mask`` counts alone).
     """
 
     at: datetime
     present: bool
     in_position: bool = False
     mask: Mask | None = None
+    mask_probabilities: tuple[float, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -167,7 +170,7 @@ class Station:
         with self._lock:
             self._feed(sc.Presence(observation.at, observation.present, observation.in_position))
             if observation.in_position and observation.mask is not None:
-                self._feed(sc.MaskVote(observation.at, observation.mask))
+                self._feed(sc.MaskVote(observation.at, observation.mask, observation.mask_probabilities))
             self._refresh()
 
     def crossing(

@@ -281,29 +281,34 @@ class Runner:
 
     def _face_observer(self) -> Callable[[np.ndarray, datetime], FaceObservation]:
         from station.vision.faces import FaceDetector
-        from station.vision.masks import MaskClassifier
+        from station.vision.masks import MaskClassifier, MaskDetector
         from station.vision.models import ModelStore
 
         section = self.config.camera
         store = ModelStore(Path(section.model_dir)) if section.model_dir else ModelStore()
         detector = FaceDetector(store=store)
-        classifier = MaskClassifier(prior=section.mask_prior) if section.masks else None
+        classifier = MaskClassifier(prior=section.mask_prior or None) if section.masks else None
+        pipeline = MaskDetector(detector, classifier) if classifier is not None else None
 
         def observe(image: np.ndarray, at: datetime) -> FaceObservation:
-            faces = detector.detect(image)
+            # With masks checked, what the classifier says is no face (a hand, the back of a head) is dropped.
+            found = pipeline.detect(image) if pipeline is not None else None
+            faces = [item.face for item in found] if found is not None else detector.detect(image)
             if not faces:
                 return FaceObservation(at, False)
             height, width = image.shape[:2]
-            face = max(faces, key=lambda f: f.width_px)
+            index = max(range(len(faces)), key=lambda i: faces[i].width_px)
+            face = faces[index]
             x1, y1, x2, y2 = face.box
             left, top, right, bottom = section.guide
             centre_x, centre_y = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height
             inside = left <= centre_x <= right and top <= centre_y <= bottom
             in_position = inside and face.width_px >= section.min_face_px
-            mask = None
-            if in_position and classifier is not None:
-                mask = Mask(str(classifier.classify_faces(image, [face])[0].label))
-            return FaceObservation(at, True, in_position, mask)
+            mask, probabilities = None, None
+            if in_position and found is not None:
+                verdict = found[index].verdict
+                mask, probabilities = Mask(str(verdict.label)), verdict.probabilities
+            return FaceObservation(at, True, in_position, mask, probabilities)
 
         return observe
 

@@ -2,8 +2,10 @@
 
 idle -> present (a face in the guide area, large enough) -> measuring (the first samples are
 discarded, then ``plateau_samples`` consecutive samples within ``plateau_spread_c`` and inside the
-plausible raw range make the reading) -> mask check (votes over several frames, gathered from the
-moment the visitor is present) -> decided -> idle once the face has left.
+plausible raw range make the reading) -> mask check (several frames' mask probabilities, gathered from
+the moment the visitor is present, pooled by their mean, then decided leaning to safety: masked only when
+that is at least ``with_mask_min`` probable, see ``station.mask_rule``) -> decided -> idle once the face
+has left.
 
 Fever (defaults from Indonesia's KMK HK.01.07/MENKES/382/2020): a body estimate at or above
 ``fever_c`` gets a re-test ticket and ``retest_delay_s`` of rest; a re-test at or above it is refused.
@@ -13,12 +15,15 @@ Each check has its policy: HARD denies, SOFT allows; both are logged with their 
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from station import mask_rule
 from station.events import Decision, Mask, Policy
+
+#: The classifier's class order, as ``mask_rule`` counts them.
+MASK_ORDER: tuple[Mask, ...] = (Mask.WITH_MASK, Mask.WITHOUT_MASK, Mask.INCORRECT)
 
 
 class State(StrEnum):
@@ -81,6 +86,8 @@ class ScreeningConfig:
         measure_timeout_s: Give up and ask to measure again after this long without a plateau.
         mask_check: Whether masks are checked at all (a station without a camera does not).
         mask_votes: Frames of mask verdicts gathered before deciding.
+        with_mask_min: The pooled probability of ``with_mask`` needed to call the visitor masked
+            (``mask_rule.decide``); 0 takes the most probable class.
         mask_timeout_s: After the temperature is known, decide with the votes so far after this long.
         face_lost_s: A face missing for this long has left (flicker shorter than this is ignored).
         temperature_policy: HARD or SOFT for fevers.
@@ -100,6 +107,7 @@ class ScreeningConfig:
     measure_timeout_s: float = 10.0
     mask_check: bool = True
     mask_votes: int = 5
+    with_mask_min: float = mask_rule.WITH_MASK_MIN
     mask_timeout_s: float = 3.0
     face_lost_s: float = 1.0
     temperature_policy: Policy = Policy.HARD
@@ -136,10 +144,24 @@ class Sample:
 
 @dataclass(frozen=True, slots=True)
 class MaskVote:
-    """One frame's mask verdict for the visitor in position."""
+    """One frame's mask verdict for the visitor in position.
+
+    Attributes:
+        at: When.
+        mask: The frame's label.
+        probabilities: The classifier's probabilities of with_mask, without_mask and incorrect; ``None``
+            counts the label alone (all its weight on ``mask``).
+    """
 
     at: datetime
     mask: Mask
+    probabilities: tuple[float, ...] | None = None
+
+    def row(self) -> tuple[float, ...]:
+        """The vote's probabilities: the classifier's, or all the weight on its label."""
+        if self.probabilities is not None:
+            return self.probabilities
+        return tuple(1.0 if mask is self.mask else 0.0 for mask in MASK_ORDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +253,7 @@ class _Visit:
     measured_at: datetime | None = None
     raw_c: float | None = None
     body_c: float | None = None
-    votes: list[Mask] = field(default_factory=list)
+    votes: list[MaskVote] = field(default_factory=list)
     retest_ticket: int | None = None
 
 
@@ -266,7 +288,7 @@ class Screening:
             message=self._message,
             raw_c=visit.raw_c,
             body_c=visit.body_c,
-            mask=_majority(visit.votes) if visit.votes else None,
+            mask=_pooled(visit.votes, self.config.with_mask_min) if visit.votes else None,
             outcome=self._outcome,
             retest_ticket=self._armed_retest,
             retest_wait_s=self._retest_wait_s,
@@ -354,7 +376,7 @@ class Screening:
 
     def _mask_vote(self, event: MaskVote) -> Outcome | None:
         if self.state in (State.PRESENT, State.MEASURING, State.MASK_CHECK):
-            self._visit.votes.append(event.mask)
+            self._visit.votes.append(event)
         return self._maybe_decide(event.at) if self.state is State.MASK_CHECK else None
 
     def _maybe_decide(self, at: datetime) -> Outcome | None:
@@ -372,7 +394,7 @@ class Screening:
 
     def _decide(self, at: datetime) -> Outcome:
         visit, config = self._visit, self.config
-        mask = _majority(visit.votes) if config.mask_check and visit.votes else None
+        mask = _pooled(visit.votes, config.with_mask_min) if config.mask_check and visit.votes else None
         if config.mask_check and mask is None:
             mask = Mask.WITHOUT_MASK  # nobody looked at the camera long enough: no mask was seen
         body_c = visit.body_c if visit.body_c is not None else 0.0
@@ -467,8 +489,6 @@ class Screening:
             self._visit.retest_ticket = self._armed_retest
 
 
-def _majority(votes: list[Mask]) -> Mask:
-    """The most frequent verdict; ties go to the stricter one (without, then incorrect)."""
-    counts = Counter(votes)
-    strictness = {Mask.WITHOUT_MASK: 2, Mask.INCORRECT: 1, Mask.WITH_MASK: 0}
-    return max(counts, key=lambda mask: (counts[mask], strictness[mask]))
+def _pooled(votes: list[MaskVote], with_mask_min: float) -> Mask:
+    """The frames' probabilities pooled by their mean, then decided leaning to safety (``mask_rule``)."""
+    return MASK_ORDER[mask_rule.decide(mask_rule.pool([vote.row() for vote in votes]), with_mask_min)]

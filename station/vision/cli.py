@@ -98,11 +98,12 @@ _classifier_option = click.option(
 _DOOR_PRIOR_TEXT = ",".join(f"{share:g}" for share in DOOR_PRIOR)
 _prior_option = click.option(
     "--prior",
-    default=_DOOR_PRIOR_TEXT,
+    default="none",
     show_default=True,
     callback=_parse_prior,
-    help="Expected shares of with_mask, without_mask and incorrect faces, or 'none' for the network's own "
-    "probabilities.",
+    help="A site policy: expected shares of with_mask, without_mask and incorrect faces (such as "
+    f"{_DOOR_PRIOR_TEXT}; it lets more bare faces pass as masked, see the model card), or 'none' for the "
+    "network's own probabilities.",
 )
 
 

@@ -226,6 +226,18 @@ class FaceDetector:
                 kept.append(face)
         return sorted(kept, key=lambda face: face.score, reverse=True)
 
+    def detect_all(self, image: np.ndarray, *, enlarge: bool = True) -> list[Face]:
+        """Every face YuNet returns, down to its lowest threshold, with no second look (hard negatives).
+
+        Args:
+            image: BGR ``uint8`` image.
+            enlarge: Enlarge a small image first (see ``min_long_side_px``).
+
+        Returns:
+            Faces in ``image`` pixels, highest score first.
+        """
+        return self._detect_all(image, enlarge=enlarge)
+
     def _detect_all(self, image: np.ndarray, *, enlarge: bool) -> list[Face]:
         """Every face YuNet returns (down to its lowest threshold) in ``image`` pixels, best first."""
         height, width = image.shape[:2]

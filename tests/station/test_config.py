@@ -124,7 +124,9 @@ def test_counting_the_station_cannot_honour_is_refused(document, message):
         # a guide with three numbers
         ({"camera": {"guide": [0.1, 0.2, 0.3]}}, "camera.guide: expected 4 values"),
         # a mask prior without the share of masks below the nose
-        ({"camera": {"mask_prior": [0.8, 0.2]}}, "camera.mask_prior: expected 3 values"),
+        ({"camera": {"mask_prior": [0.8, 0.2]}}, r"camera.mask_prior: expected 3 values \(or none: \[\]\)"),
+        # a with_mask bar of 1 or more: nobody could ever be masked
+        ({"screening": {"with_mask_min": 1.0}}, "screening.with_mask_min: 1.0 is out of range"),
         # TOML's nan and inf are numbers, but no setting means them
         ({"screening": {"fever_c": float("nan")}}, "screening.fever_c: expected a number, got nan"),
         ({"camera": {"mask_prior": [float("inf"), 0.2, 0.1]}}, r"camera.mask_prior\[0\]: expected a number"),
@@ -160,7 +162,28 @@ def test_secrets_come_from_the_environment(monkeypatch):
     assert config.secret(config.dashboard.token_env) == "s3cret"
 
 
-def test_the_default_mask_prior_is_the_classifiers():
-    from station.vision.masks import DOOR_PRIOR
+def test_the_mask_prior_is_off_by_default_and_the_classifiers_default_too():
+    from station.vision.masks import MaskClassifier
 
-    assert parse({}).camera.mask_prior == DOOR_PRIOR
+    assert parse({}).camera.mask_prior == ()
+    assert MaskClassifier.__init__.__kwdefaults__["prior"] is None
+
+
+@pytest.mark.parametrize(
+    ("document", "prior"),
+    [
+        # none, said so
+        ({"camera": {"mask_prior": []}}, ()),
+        # a site policy
+        ({"camera": {"mask_prior": [0.75, 0.18, 0.07]}}, (0.75, 0.18, 0.07)),
+    ],
+)
+def test_a_mask_prior_is_a_site_policy(document, prior):
+    assert parse(document).camera.mask_prior == prior
+
+
+def test_with_mask_min_defaults_to_the_safe_rule():
+    from station.mask_rule import WITH_MASK_MIN
+
+    assert parse({}).screening.with_mask_min == WITH_MASK_MIN == 0.5
+    assert parse({"screening": {"with_mask_min": 0.0}}).screening.with_mask_min == 0.0

@@ -43,11 +43,11 @@ def rig(tmp_path):
     return station, clock, gate, journal
 
 
-def screen(station, clock, raw_c=34.4, mask=Mask.WITH_MASK, leave=True):
+def screen(station, clock, raw_c=34.4, mask=Mask.WITH_MASK, leave=True, probabilities=None):
     """One visitor: steps up, is measured and looked at, then leaves."""
     for _ in range(8):
         clock.advance(0.1)
-        station.face(FaceObservation(clock.now, True, True, mask))
+        station.face(FaceObservation(clock.now, True, True, mask, probabilities))
         station.reading(clock.now, raw_c, 25.0, None)
     state = station.state
     if leave:
@@ -75,6 +75,21 @@ def test_a_healthy_visitor_is_admitted_and_the_gate_opens_then_closes(rig):
     station.tick()
     assert gate.commands == [True, False]
     assert kinds(journal) == [("screening", "allow")]
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "decision", "mask"),
+    [
+        # every frame labelled with_mask, but only 0.45 likely: the pooled probabilities decide, not labels
+        ((0.45, 0.4, 0.15), "deny", "without_mask"),
+        # sure frames: admitted
+        ((0.9, 0.05, 0.05), "allow", "with_mask"),
+    ],
+)
+def test_the_frames_probabilities_reach_the_screening(rig, probabilities, decision, mask):
+    station, clock, _, _ = rig
+    state = screen(station, clock, leave=False, probabilities=probabilities)
+    assert (state.decision, state.mask) == (decision, mask)
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,17 @@ def visit(raws, masks=(W,) * 5, start_s=0.0, body=None):
     return inputs
 
 
+def visit_p(raws, rows, start_s=0.0):
+    """As ``visit``, with the classifier's probabilities in every frame's vote (label: the likeliest)."""
+    masks = [(W, WO, INC)[max(range(3), key=row.__getitem__)] for row in rows]
+    inputs = visit(raws, (), start_s)
+    votes = [
+        MaskVote(at(start_s + 0.05 * i), mask, row)
+        for i, (mask, row) in enumerate(zip(masks, rows, strict=True))
+    ]
+    return inputs[:1] + votes + inputs[1:]
+
+
 def stay(from_s, to_s):
     """The visitor stays in position: a camera frame every 0.2 s."""
     return [Presence(at(from_s + 0.2 * i), True) for i in range(int((to_s - from_s) / 0.2) + 1)]
@@ -95,13 +106,13 @@ FEVER = [33.0, 34.5, 35.0, 35.0, 35.1, 35.0, 35.0]  # body 37.5
             replace(RULES, mask_policy=Policy.SOFT),
             [(Decision.ALLOW, Reason.NO_MASK, 34.4, 36.9, WO, Message.MASK_NOTED)],
         ),
-        # mask votes are a majority: one stray frame does not decide
+        # label-only votes (all their weight on the label) are pooled too: one stray frame does not decide
         (
             visit(HEALTHY, (W, W, WO, W, W)),
             RULES,
             [(Decision.ALLOW, Reason.OK, 34.4, 36.9, W, Message.WELCOME_IN)],
         ),
-        # a tie goes to the stricter verdict
+        # a tie: with_mask at 1/3 is under 0.5, and no mask beats below the nose in a tie
         (
             visit(HEALTHY, (W, W, INC, INC, WO, WO)),
             RULES,
@@ -132,6 +143,32 @@ FEVER = [33.0, 34.5, 35.0, 35.0, 35.1, 35.0, 35.0]  # body 37.5
             visit([None] * 7, body=37.6),
             RULES,
             [(Decision.RETEST, Reason.FEVER, None, 37.6, W, Message.FEVER_RETEST)],
+        ),
+        # probabilities are pooled, not labels voted: three frames barely masked (0.55) and two surely bare
+        # (0.96) pool to 0.34 masked; a vote on labels would have let the visitor in
+        (
+            visit_p(HEALTHY, [(0.55, 0.4, 0.05)] * 3 + [(0.02, 0.96, 0.02)] * 2),
+            RULES,
+            [(Decision.DENY, Reason.NO_MASK, 34.4, 36.9, WO, Message.NO_MASK)],
+        ),
+        # every frame's likeliest class is with_mask, but under 0.5: not called masked (safety first),
+        # the likelier of the rest decides (below the nose here)
+        (
+            visit_p(HEALTHY, [(0.45, 0.15, 0.4)] * 5),
+            RULES,
+            [(Decision.DENY, Reason.MASK_BELOW_NOSE, 34.4, 36.9, INC, Message.MASK_BELOW_NOSE)],
+        ),
+        # the same frames with with_mask_min 0: the likeliest class, masked
+        (
+            visit_p(HEALTHY, [(0.45, 0.15, 0.4)] * 5),
+            replace(RULES, with_mask_min=0.0),
+            [(Decision.ALLOW, Reason.OK, 34.4, 36.9, W, Message.WELCOME_IN)],
+        ),
+        # surely masked frames pool to masked
+        (
+            visit_p(HEALTHY, [(0.9, 0.05, 0.05), (0.8, 0.1, 0.1), (0.95, 0.03, 0.02)] * 2),
+            RULES,
+            [(Decision.ALLOW, Reason.OK, 34.4, 36.9, W, Message.WELCOME_IN)],
         ),
         # masks not checked (no camera): decided on temperature alone
         (

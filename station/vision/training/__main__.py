@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=18)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (the CPU is shared)")
     parser.add_argument("--cache", type=Path, default=_REPO / "build" / "mask_crops.npz")
+    parser.add_argument("--negatives-cache", type=Path, default=_REPO / "build" / "mask_negatives.npz")
+    parser.add_argument("--video", type=Path, default=_REPO.parent / "shared" / "datasets" / "video")
     parser.add_argument("--metrics", type=Path, default=_REPO / "build" / "mask_metrics.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -35,6 +37,8 @@ def main() -> None:
             yunet_path=args.yunet,
             output=args.output,
             cache=args.cache,
+            negatives_cache=args.negatives_cache,
+            video_dir=args.video,
             metrics=args.metrics,
             epochs=args.epochs,
             threads=args.threads,

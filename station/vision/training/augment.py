@@ -50,8 +50,16 @@ def _rand_colour(rng: np.random.Generator) -> np.ndarray:
     return cv2.cvtColor(pixel, cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32)
 
 
-def _texture(rng: np.random.Generator, size_px: int) -> np.ndarray:
-    """A mask fabric in BGR float [0, 255]: plain, striped, checked, dotted or noisy."""
+def fabric(rng: np.random.Generator, size_px: int) -> np.ndarray:
+    """A mask fabric in BGR float [0, 255]: plain, striped, checked, dotted or noisy.
+
+    Args:
+        rng: Random generator.
+        size_px: Side of the square patch.
+
+    Returns:
+        A (size_px, size_px, 3) float32 patch.
+    """
     base = _rand_colour(rng)
     other = _rand_colour(rng)
     kind = rng.choice(["plain", "stripes", "checks", "dots", "noise"], p=[0.45, 0.15, 0.15, 0.1, 0.15])
@@ -121,8 +129,8 @@ def mask_region(crop: np.ndarray, top_y: float | None = None) -> np.ndarray:
 
 
 def _paint(crop: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, shading: np.ndarray) -> np.ndarray:
-    fabric = _texture(rng, crop.shape[0])
-    painted = np.clip(fabric * shading[..., None], 0, 255)
+    cloth = fabric(rng, crop.shape[0])
+    painted = np.clip(cloth * shading[..., None], 0, 255)
     out = crop.astype(np.float32) * (1 - alpha[..., None]) + painted * alpha[..., None]
     return out.clip(0, 255).astype(np.uint8)
 
@@ -345,11 +353,11 @@ def degrade(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """
     size = crop.shape[0]
     out = crop
-    if rng.random() < 0.4:  # a far face: fewer pixels, then blown up again
+    if rng.random() < 0.5:  # a far face: fewer pixels, then blown up again
         small = int(rng.integers(18, 52))
         out = cv2.resize(out, (small, small), interpolation=cv2.INTER_AREA)
         out = cv2.resize(out, (size, size), interpolation=cv2.INTER_LINEAR)
-    if rng.random() < 0.25:
+    if rng.random() < 0.35:
         if rng.random() < 0.5:
             out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.6, 1.8))
         else:  # motion blur

@@ -16,7 +16,11 @@ it inside the photo, at least 30 % of the photo's width). The others are extreme
 off, so the scene holds half a face) or wide shots whose face is much smaller than the band: artefacts of
 the proxy that a real photo of a person does not have. ``crowd_mix`` weighs each class's end-to-end figure
 by its share in the public crowd photo sets (``CROWD_SHARES``: 79 % masked, 18 % bare, 3 % below the nose).
-The classifier runs as the station runs it, with ``--prior`` (default ``masks.DOOR_PRIOR``).
+The classifier runs as the station runs it: no prior (``--prior`` sets one), with_mask only when at least
+``--with-mask-min`` likely (``mask_rule``), detections it calls ``not_face`` dropped (``--not-face-min``).
+Every cell also counts **false detections**: detections acted on whose centre lies on no photo, per frame,
+of any width and at least 32 px wide; and the end-to-end figure per class and source (file-name prefix
+``fmd``, ``rwmfd``, ``mfn``), so no collection's class shares hide behind the total.
 
 Scenes of **validation** photos measure; scenes of a seeded sample of ``TRAIN_SAMPLE`` **training** photos
 (``--split train``) are the ones to tune settings on.
@@ -34,11 +38,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from station.mask_rule import WITH_MASK_MIN
 from station.vision.faces import FaceDetector
 from station.vision.masks import (
     DEFAULT_MODEL_PATH,
-    DOOR_PRIOR,
     LABELS,
+    NOT_FACE_MIN,
     MaskClassifier,
     MaskDetector,
     MaskLabel,
@@ -141,7 +146,9 @@ def run(
     seed: int = 5,
     kind: str = "street",
     split: str = "val",
-    prior: tuple[float, ...] | None = DOOR_PRIOR,
+    prior: tuple[float, ...] | None = None,
+    with_mask_min: float = WITH_MASK_MIN,
+    not_face_min: float = NOT_FACE_MIN,
 ) -> dict:
     """Build the scenes and score the pipeline on them.
 
@@ -153,6 +160,8 @@ def run(
         kind: ``street`` or ``pasted`` (see the module's description).
         split: ``val`` (to measure) or ``train`` (a sample of training photos, to tune on).
         prior: The classifier's prior (see ``masks.MaskClassifier``); ``None``: the network's own.
+        with_mask_min: See ``mask_rule.decide``.
+        not_face_min: See ``masks.MaskDetector`` (above 1: nothing is dropped).
 
     Returns:
         Figures per condition and band of face width: ``all`` photos and ``whole_faces`` only.
@@ -162,7 +171,8 @@ def run(
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
     detector = FaceDetector(yunet_path)
-    pipeline = MaskDetector(detector, MaskClassifier(classifier_path, prior=prior))
+    classifier = MaskClassifier(classifier_path, prior=prior, with_mask_min=with_mask_min)
+    pipeline = MaskDetector(detector, classifier, not_face_min=not_face_min)
     samples = [s for s in list_samples(data_dir) if s.split == split]
     if split == "train":
         chosen = np.random.default_rng(11).permutation(len(samples))[:TRAIN_SAMPLE]
@@ -176,6 +186,8 @@ def run(
             truth: list[int] = []
             guess: list[int | None] = []
             complete: list[bool] = []
+            sources: list[str] = []
+            frames, false_any, false_32 = 0, 0, 0
             order = rng.permutation(len(samples))
             start = 0
             while start < len(order):
@@ -189,7 +201,17 @@ def run(
                     )
                 start += len(placed)
                 found = pipeline.detect(_condition(frame, condition))
+                frames += 1
+                for item in found:
+                    cx, cy = (
+                        (item.face.box[0] + item.face.box[2]) / 2,
+                        (item.face.box[1] + item.face.box[3]) / 2,
+                    )
+                    if not any(x1 <= cx <= x2 and y1 <= cy <= y2 for _, (x1, y1, x2, y2) in placed):
+                        false_any += 1
+                        false_32 += item.face.width_px >= 32
                 for index, (x1, y1, x2, y2) in placed:
+                    sources.append(f"{LABELS[samples[index].label].value}/{samples[index].source}")
                     truth.append(samples[index].label)
                     complete.append(whole[index])
                     hits = [
@@ -206,6 +228,15 @@ def run(
                     [t for t, c in zip(truth, complete, strict=True) if c],
                     [g for g, c in zip(guess, complete, strict=True) if c],
                 ),
+                "false_detections_per_frame": round(false_any / max(1, frames), 4),
+                "false_detections_32px_per_frame": round(false_32 / max(1, frames), 4),
+                "end_to_end_by_source": {
+                    group: _score(
+                        [t for t, g in zip(truth, sources, strict=True) if g == group],
+                        [x for x, g in zip(guess, sources, strict=True) if g == group],
+                    )["end_to_end"]
+                    for group in sorted(set(sources))
+                },
             }
     return results
 
@@ -365,11 +396,27 @@ def main() -> None:
     parser.add_argument(
         "--prior",
         type=parse_prior,
-        default=DOOR_PRIOR,
-        help="the classifier's prior: three shares (with_mask, without_mask, incorrect) or 'none'",
+        default=None,
+        help="the classifier's prior: three shares (with_mask, without_mask, incorrect) or 'none' (default)",
+    )
+    parser.add_argument("--with-mask-min", type=float, default=WITH_MASK_MIN, help="see mask_rule.decide")
+    parser.add_argument(
+        "--not-face-min",
+        type=float,
+        default=NOT_FACE_MIN,
+        help="drop not_face detections from this (2: none)",
     )
     args = parser.parse_args()
-    figures = run(args.classifier, args.data, args.yunet, kind=args.kind, split=args.split, prior=args.prior)
+    figures = run(
+        args.classifier,
+        args.data,
+        args.yunet,
+        kind=args.kind,
+        split=args.split,
+        prior=args.prior,
+        with_mask_min=args.with_mask_min,
+        not_face_min=args.not_face_min,
+    )
     print(json.dumps(figures, indent=1))
 
 

@@ -16,18 +16,24 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from station.mask_rule import decide
 from station.vision.faces import FaceDetector
-from station.vision.masks import LABELS, MaskClassifier, MaskLabel
-from station.vision.training import augment
+from station.vision.masks import LABELS, NETWORK_OUTPUTS, NOT_FACE_INDEX, MaskClassifier, MaskLabel
+from station.vision.training import augment, negatives
 from station.vision.training.data import Sample, context_crops, fallback_crops, list_samples
 from station.vision.training.net import Exported, MaskNet
 
 logger = logging.getLogger(__name__)
 
 WITH, WITHOUT, INCORRECT = (LABELS.index(label) for label in MaskLabel)
+NOT_FACE = NOT_FACE_INDEX
 
 #: What a training draw does to its image.
 PLAIN, BARE, DRAWN_OVER_NOSE, DRAWN_BELOW_NOSE = "plain", "bare", "drawn_over_nose", "drawn_below_nose"
+#: A draw of a hard negative (``negatives.mine``): its index is into the negatives, its label ``not_face``.
+NEGATIVE = "not_face"
+#: Negative draws per epoch, as a share of the face draws.
+NEGATIVE_SHARE = 0.2
 #: What a bare-face draw becomes: bare (a hand over it in a quarter of them), a mask drawn over the nose, or
 #: one drawn below it. With ``TrainConfig.repeats`` this fixes each class's share of the crops trained on
 #: (``masks.TRAINING_PRIOR``, which the station's prior correction starts from).
@@ -42,6 +48,8 @@ class TrainConfig:
     yunet_path: Path
     output: Path
     cache: Path = Path("build/mask_crops.npz")
+    negatives_cache: Path = Path("build/mask_negatives.npz")
+    video_dir: Path | None = None
     metrics: Path = Path("build/mask_metrics.json")
     epochs: int = 18
     batch_size: int = 128
@@ -64,6 +72,7 @@ class Crops:
     found: np.ndarray
     fallback: np.ndarray
     fallback_valid: np.ndarray
+    negatives: np.ndarray | None = None
 
 
 def load_crops(config: TrainConfig) -> Crops:
@@ -136,6 +145,10 @@ def make_training_crop(
     Returns:
         ``(crop, label)``: BGR aligned crop and class index.
     """
+    if kind == NEGATIVE:
+        assert data.negatives is not None
+        context = augment.photometric(data.negatives[index], rng)
+        return augment.degrade(augment.geometric(context, rng), rng), NOT_FACE
     sample = data.samples[index]
     if rng.random() < 0.1:  # as if YuNet had missed the face in a crop
         context, valid = data.fallback[index], data.fallback_valid[index]
@@ -149,7 +162,7 @@ def make_training_crop(
     elif kind == DRAWN_BELOW_NOSE:
         context, label = augment.draw_mask(context, rng, over_nose=False), INCORRECT
     elif label in (WITH, INCORRECT):
-        recolour_p = 0.35 if (label == WITH and sample.source != "mfn") else 0.65
+        recolour_p = 0.5 if (label == WITH and sample.source != "mfn") else 0.75
         if rng.random() < recolour_p:
             context = augment.recolour_mask(context, rng)
     if rng.random() < 0.75:
@@ -184,6 +197,9 @@ def epoch_draws(
                 draws.append((int(index), str(kind)))
             else:
                 draws.append((int(index), PLAIN))
+    if data.negatives is not None and len(data.negatives):
+        count = round(NEGATIVE_SHARE * len(draws))
+        draws += [(int(i), NEGATIVE) for i in rng.integers(0, len(data.negatives), count)]
     return draws
 
 
@@ -203,7 +219,7 @@ def predict_torch(net: nn.Module, crops: np.ndarray) -> np.ndarray:
                 crops[start : start + 256].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
             )
             out.append(torch.softmax(net(batch), dim=1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
+    return np.concatenate(out) if out else np.zeros((0, NETWORK_OUTPUTS), np.float32)
 
 
 def _batches(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -225,6 +241,7 @@ def train(config: TrainConfig) -> dict:
     # OpenCV's thread pool does not survive the fork of a data-loader worker: keep it single-threaded.
     cv2.setNumThreads(1)
     data = load_crops(config)
+    data.negatives = load_negatives(config)
     splits = np.array([sample.split for sample in data.samples])
     train_indices = np.where(splits == "train")[0]
     val_indices = np.where(splits == "val")[0]
@@ -232,7 +249,7 @@ def train(config: TrainConfig) -> dict:
     logger.info("%s training and %s validation images", len(train_indices), len(val_indices))
 
     rng = np.random.default_rng(config.seed)
-    net = MaskNet(len(LABELS))
+    net = MaskNet(NETWORK_OUTPUTS)
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=5e-4)
     draws = epoch_draws(data, train_indices, config, rng)
     steps_per_epoch = (len(draws) + config.batch_size - 1) // config.batch_size
@@ -271,7 +288,8 @@ def train(config: TrainConfig) -> dict:
             total += len(labels)
             correct += int((logits.argmax(1) == labels).sum())
             loss_sum += loss.item() * len(labels)
-        val_accuracy = float((predict_torch(net, val_images).argmax(1) == val_labels).mean())
+        val_guess = predict_torch(net, val_images)[:, : len(LABELS)].argmax(1)
+        val_accuracy = float((val_guess == val_labels).mean())
         logger.info(
             "epoch %s/%s: loss %.3f, train accuracy %.3f, val accuracy %.3f (%.0f s)",
             epoch + 1,
@@ -289,6 +307,27 @@ def train(config: TrainConfig) -> dict:
     config.metrics.parent.mkdir(parents=True, exist_ok=True)
     config.metrics.write_text(json.dumps(metrics, indent=1))
     return metrics
+
+
+def load_negatives(config: TrainConfig) -> np.ndarray:
+    """Mine the hard negatives (``negatives.mine``), or read them from the cache.
+
+    Args:
+        config: Settings.
+
+    Returns:
+        Context crops of negatives.
+    """
+    if config.negatives_cache.is_file():
+        logger.info("negatives read from %s", config.negatives_cache)
+        return np.load(config.negatives_cache)["crops"]
+    video_dir = config.video_dir or config.data_dir.parent / "video"
+    detector = FaceDetector(config.yunet_path)
+    crops = negatives.mine(detector, video_dir, config.seed)
+    config.negatives_cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(config.negatives_cache, crops=crops)
+    logger.info("%s negatives mined", len(crops))
+    return crops
 
 
 def _worker_init(_worker_id: int) -> None:
@@ -374,13 +413,14 @@ def evaluate(net: MaskNet, onnx_path: Path, data: Crops, val_indices: np.ndarray
     images = val_crops(data, val_indices)
     labels = np.array([data.samples[i].label for i in val_indices])
     sources = np.array([data.samples[i].source for i in val_indices])
-    cv_probs = classifier.probabilities(list(images))
-    torch_probs = predict_torch(net, images)
-    predicted = cv_probs.argmax(1)
+    cv_outputs = classifier.network_outputs(list(images))
+    torch_outputs = predict_torch(net, images)
+    predicted = cv_outputs[:, : len(LABELS)].argmax(1)
     metrics: dict = {
-        "cv2_vs_torch_max_abs_diff": float(np.abs(cv_probs - torch_probs).max()),
-        "cv2_vs_torch_same_label": float((torch_probs.argmax(1) == predicted).mean()),
+        "cv2_vs_torch_max_abs_diff": float(np.abs(cv_outputs - torch_outputs).max()),
+        "cv2_vs_torch_same_label": float((torch_outputs.argmax(1) == cv_outputs.argmax(1)).mean()),
         "val": summarise(labels, predicted),
+        "val_faces_called_not_face": float((cv_outputs.argmax(1) == NOT_FACE).mean()),
         "val_by_source": {},
     }
     for label in LABELS:
@@ -394,8 +434,26 @@ def evaluate(net: MaskNet, onnx_path: Path, data: Crops, val_indices: np.ndarray
     return metrics
 
 
+def decided(classifier: MaskClassifier, crops: list[np.ndarray], with_mask_min: float = 0.0) -> np.ndarray:
+    """The classes ``mask_rule.decide`` gives the classifier's probabilities (0: the most probable class).
+
+    Args:
+        classifier: The classifier.
+        crops: Aligned crops.
+        with_mask_min: See ``mask_rule.decide``.
+
+    Returns:
+        Class indices.
+    """
+    return np.array([decide(row, with_mask_min) for row in classifier.probabilities(crops)], dtype=int)
+
+
 def hard_variant_figures(
-    classifier: MaskClassifier, data: Crops, val_indices: np.ndarray, images: np.ndarray
+    classifier: MaskClassifier,
+    data: Crops,
+    val_indices: np.ndarray,
+    images: np.ndarray,
+    with_mask_min: float = 0.0,
 ) -> dict:
     """Figures on synthetic hard variants of the validation crops, made with a seed training never used.
 
@@ -406,6 +464,7 @@ def hard_variant_figures(
         data: All context crops.
         val_indices: Validation images.
         images: Their plain aligned crops (``val_crops``).
+        with_mask_min: The decision's rule (``mask_rule.decide``; 0: the most probable class).
 
     Returns:
         A summary per variant.
@@ -427,13 +486,13 @@ def hard_variant_figures(
     for name, (source_label, change, truth) in variants.items():
         chosen = val_indices[labels == source_label]
         crops = [augment.geometric(change(data.crops[i]), rng, jitter=False) for i in chosen]
-        guess = classifier.probabilities(crops).argmax(1)
+        guess = decided(classifier, crops, with_mask_min)
         figures[name] = summarise(np.full(len(guess), truth), guess)
     for small_px in (24, 32):  # the 64 px crop shrunk to this, then enlarged: faces of about 16 and 20 px
         crops = [
             cv2.resize(cv2.resize(image, (small_px, small_px), interpolation=cv2.INTER_AREA), (64, 64))
             for image in images
         ]
-        guess = classifier.probabilities(crops).argmax(1)
+        guess = decided(classifier, crops, with_mask_min)
         figures[f"small_crop_{small_px}px"] = summarise(labels, guess)
     return figures

@@ -1,12 +1,14 @@
 """``python -m station.vision.training.variants``: validation figures of the classifier as the station runs.
 
-Training reports the network alone (one look, its own probabilities). This measures the classifier with a
-prior and the mirrored look when unsure, as ``MaskClassifier`` runs at the station: on the plain validation
-crops and on the same synthetic hard variants of them as training (recoloured masks, hands over bare faces,
-masks drawn below and over the nose, small faces), so priors can be compared on the cases they trade.
+Training reports the network alone (one look, its own probabilities). This measures the classifier as
+``MaskClassifier`` runs at the station: a prior (none by default), the mirrored look when unsure, and the
+decision leaning to safety (``--with-mask-min``, ``mask_rule.decide``); on the plain validation crops and
+on the same synthetic hard variants of them as training (recoloured masks, hands over bare faces, masks
+drawn below and over the nose, small faces), so priors and rules can be compared on the cases they trade.
 Needs the ``train`` extra (PyTorch) and reads or builds the aligned-crop cache of training.
 
-Usage: ``python -m station.vision.training.variants [--prior 0.75,0.18,0.07|none] [--classifier FILE]``.
+Usage: ``python -m station.vision.training.variants [--prior 0.75,0.18,0.07|none] [--with-mask-min P]
+[--classifier FILE]``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from station.vision.masks import DEFAULT_MODEL_PATH, DOOR_PRIOR, MaskClassifier, parse_prior
+from station.mask_rule import WITH_MASK_MIN
+from station.vision.masks import DEFAULT_MODEL_PATH, MaskClassifier, parse_prior
 
 _REPO = Path(__file__).resolve().parents[3]
 
@@ -26,7 +29,10 @@ def main() -> None:
     """Print the figures as JSON."""
     parser = argparse.ArgumentParser(prog="python -m station.vision.training.variants", description=__doc__)
     parser.add_argument("--classifier", type=Path, default=DEFAULT_MODEL_PATH)
-    parser.add_argument("--prior", type=parse_prior, default=DOOR_PRIOR, help="three shares, or 'none'")
+    parser.add_argument(
+        "--prior", type=parse_prior, default=None, help="three shares, or 'none' (the default)"
+    )
+    parser.add_argument("--with-mask-min", type=float, default=WITH_MASK_MIN, help="see mask_rule.decide")
     parser.add_argument("--data", type=Path, default=_REPO.parent / "shared" / "datasets" / "masks")
     parser.add_argument(
         "--yunet", type=Path, default=_REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
@@ -36,6 +42,7 @@ def main() -> None:
 
     from station.vision.training.train import (
         TrainConfig,
+        decided,
         hard_variant_figures,
         load_crops,
         summarise,
@@ -51,8 +58,9 @@ def main() -> None:
     images = val_crops(data, val_indices)
     figures = {
         "prior": args.prior,
-        "val": summarise(labels, classifier.probabilities(list(images)).argmax(1)),
-        "hard_variants": hard_variant_figures(classifier, data, val_indices, images),
+        "with_mask_min": args.with_mask_min,
+        "val": summarise(labels, decided(classifier, list(images), args.with_mask_min)),
+        "hard_variants": hard_variant_figures(classifier, data, val_indices, images, args.with_mask_min),
     }
     print(json.dumps(figures, indent=1))
 

@@ -44,9 +44,11 @@ def test_committed_model_is_small():
         ([0.1, 0.8, 0.1], MaskLabel.WITHOUT_MASK, 0.8),
         # mask below the nose
         ([0.3, 0.2, 0.5], MaskLabel.INCORRECT, 0.5),
+        # likeliest with_mask, but less likely than not: safety first, the likelier of the other two
+        ([0.45, 0.2, 0.35], MaskLabel.INCORRECT, 0.35),
     ],
 )
-def test_verdict_is_the_most_probable_class(probabilities, label, score):
+def test_verdict_leans_to_safety(probabilities, label, score):
     verdict = verdict_from_probabilities(np.array(probabilities))
     assert verdict.label is label
     assert verdict.score == pytest.approx(score)
@@ -135,10 +137,18 @@ def test_sureness_is_judged_after_the_prior():
     np.testing.assert_allclose(MaskClassifier(prior=everybody_masked).probabilities(crops), once, atol=1e-6)
 
 
-def test_the_default_prior_is_the_door_prior_applied_by_bayes_rule():
+def test_the_default_is_the_networks_own_probabilities():
+    crops = random_crops(6)
+    np.testing.assert_allclose(
+        MaskClassifier(mirror=False).probabilities(crops),
+        MaskClassifier(prior=None, mirror=False).probabilities(crops),
+    )
+
+
+def test_the_door_prior_is_applied_by_bayes_rule():
     crops = random_crops(6)
     raw = MaskClassifier(prior=None, mirror=False).probabilities(crops)
-    door = MaskClassifier(mirror=False).probabilities(crops)
+    door = MaskClassifier(prior=DOOR_PRIOR, mirror=False).probabilities(crops)
     expected = raw * (np.array(DOOR_PRIOR) / sum(DOOR_PRIOR) / np.array(TRAINING_PRIOR))
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(door, expected, atol=1e-5)

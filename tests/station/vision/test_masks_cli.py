@@ -84,11 +84,11 @@ def classify_scores(path, *options):
 @pytest.mark.parametrize(
     ("options", "effect"),
     [
-        # the default is the door prior, given or not
-        (["--prior", "0.75,0.18,0.07"], "same"),
-        # the network's own probabilities: a mask worn properly is less sure
-        (["--prior", "none"], "lower"),
-        # a site where masks are rare: less sure still
+        # the default is no prior (the network's own probabilities), given or not
+        (["--prior", "none"], "same"),
+        # the door prior, a site policy: a mask worn properly is surer
+        (["--prior", "0.75,0.18,0.07"], "higher"),
+        # a site where masks are rare: less sure
         (["--prior", "0.2,0.6,0.2"], "lower"),
     ],
 )
@@ -100,6 +100,8 @@ def test_classify_prior_option(tmp_path, options, effect):
     assert default["label"] == changed["label"] == "with_mask"
     if effect == "same":
         assert changed["score"] == default["score"]
+    elif effect == "higher":
+        assert changed["score"] > default["score"]
     else:
         assert changed["score"] < default["score"]
 

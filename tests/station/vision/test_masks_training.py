@@ -5,7 +5,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from station.vision.masks import LABELS, TRAINING_PRIOR, MaskClassifier, MaskLabel  # noqa: E402
+from station.vision.masks import (  # noqa: E402
+    LABELS,
+    NETWORK_OUTPUTS,
+    NOT_FACE_INDEX,
+    TRAINING_PRIOR,
+    MaskClassifier,
+    MaskLabel,
+)
 from station.vision.training.augment import CONTEXT_PX  # noqa: E402
 from station.vision.training.data import Sample, list_samples  # noqa: E402
 from station.vision.training.net import MaskNet  # noqa: E402
@@ -14,9 +21,12 @@ from station.vision.training.train import (  # noqa: E402
     BARE_DRAW_SHARES,
     DRAWN_BELOW_NOSE,
     DRAWN_OVER_NOSE,
+    NEGATIVE,
+    NEGATIVE_SHARE,
     PLAIN,
     Crops,
     TrainConfig,
+    epoch_draws,
     export,
     hard_variant_figures,
     make_training_crop,
@@ -42,6 +52,22 @@ def test_cv2_dnn_runs_the_export_like_pytorch(tmp_path):
     assert expected.std() > 1e-3  # the check compares something, not three equal thirds
 
 
+def test_cv2_dnn_runs_a_four_output_export_like_pytorch(tmp_path):
+    torch.manual_seed(1)
+    net = MaskNet(NETWORK_OUTPUTS)
+    path = tmp_path / "net.onnx"
+    export(net.eval(), path)
+    crops = np.random.default_rng(1).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    expected = predict_torch(net, crops)
+    classifier = MaskClassifier(path, mirror=False)
+    np.testing.assert_allclose(classifier.network_outputs(list(crops)), expected, atol=1e-4)
+    probabilities, not_face = classifier.looks(list(crops))
+    # the mask classes given a face: the first three outputs, normalised; not_face is the fourth
+    masks = expected[:, :NOT_FACE_INDEX]
+    np.testing.assert_allclose(probabilities, masks / masks.sum(axis=1, keepdims=True), atol=1e-4)
+    np.testing.assert_allclose(not_face, expected[:, NOT_FACE_INDEX], atol=1e-4)
+
+
 def fake_crops():
     rng = np.random.default_rng(0)
     samples = [
@@ -50,7 +76,8 @@ def fake_crops():
     ]
     crops = rng.integers(60, 200, (2, CONTEXT_PX, CONTEXT_PX, 3), dtype=np.uint8)
     valid = np.full((2, CONTEXT_PX, CONTEXT_PX), 255, np.uint8)
-    return Crops(samples, crops, valid, np.array([True, True]), crops.copy(), valid.copy())
+    negatives = rng.integers(0, 256, (3, CONTEXT_PX, CONTEXT_PX, 3), dtype=np.uint8)
+    return Crops(samples, crops, valid, np.array([True, True]), crops.copy(), valid.copy(), negatives)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +99,24 @@ def test_training_draw_labels(index, kind, label):
         crop, got = make_training_crop(data, index, kind, np.array([1]), np.random.default_rng(seed))
         assert LABELS[got] is label
         assert crop.shape == (64, 64, 3)
+
+
+def test_a_negative_draw_is_not_a_face():
+    data = fake_crops()
+    for seed in range(3):
+        crop, got = make_training_crop(data, 2, NEGATIVE, np.array([1]), np.random.default_rng(seed))
+        assert got == NOT_FACE_INDEX
+        assert crop.shape == (64, 64, 3)
+
+
+def test_negatives_are_drawn_beside_the_faces():
+    data = fake_crops()
+    config = TrainConfig(data_dir=None, yunet_path=None, output=None)
+    draws = epoch_draws(data, np.arange(2), config, np.random.default_rng(0))
+    faces = [draw for draw in draws if draw[1] != NEGATIVE]
+    negatives = [index for index, kind in draws if kind == NEGATIVE]
+    assert len(negatives) == round(NEGATIVE_SHARE * len(faces))
+    assert all(0 <= index < len(data.negatives) for index in negatives)
 
 
 def test_the_training_prior_is_the_share_of_each_class_in_the_draws(masks_dir):
