@@ -124,10 +124,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)
     for blueprint in (api.bp, auth.bp, ui.bp, live.bp, reports.bp, settings.bp):
         app.register_blueprint(blueprint)
-    from dashboard import timeutil
+    from dashboard import timeutil, words
     from dashboard.models import Role
 
-    app.jinja_env.globals.update(Role=Role, local=timeutil.local)
+    app.jinja_env.globals.update(
+        Role=Role,
+        local=timeutil.local,
+        describe_alert=words.describe_alert,
+        language_names={"id": "Bahasa Indonesia", "en": "English"},
+    )
+    app.jinja_env.filters["label"] = words.label
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)
@@ -164,8 +170,16 @@ def _http_error(err: HTTPException) -> ResponseReturnValue:
     if _wants_json():
         return {"error": err.description or err.name}, err.code or 500
     from flask import render_template
+    from flask_wtf.csrf import CSRFError
 
-    return render_template("error.html", error=err), err.code or 500
+    from dashboard.words import error_words
+
+    code = err.code or 500
+    default = getattr(type(err), "description", None)
+    title, text = error_words(
+        code, err.description, default if isinstance(default, str) else None, csrf=isinstance(err, CSRFError)
+    )
+    return render_template("error.html", code=code, title=title, text=text), code
 
 
 def _database_down(err: OperationalError | PoolTimeoutError) -> ResponseReturnValue:
@@ -174,11 +188,15 @@ def _database_down(err: OperationalError | PoolTimeoutError) -> ResponseReturnVa
     message = "the database is unavailable; try again shortly"
     if _wants_json():
         return {"error": message}, 503, {"Retry-After": "2"}
-    return message, 503, {"Retry-After": "2"}
+    from dashboard.words import error_words
+
+    return error_words(503, None, None)[1], 503, {"Retry-After": "2"}
 
 
 def _server_error(err: Exception) -> ResponseReturnValue:
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=err)
     if _wants_json():
         return {"error": "internal error; see the dashboard's log"}, 500
-    return "Internal error; see the dashboard's log.", 500
+    from dashboard.words import error_words
+
+    return error_words(500, None, None)[1], 500

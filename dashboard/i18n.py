@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request
@@ -24,7 +25,8 @@ def _n(message: str) -> str:
     return message
 
 
-# Words the pages translate from stored values: states, alert kinds, decisions, roles, masks.
+# Words the pages translate from stored values: states, alert kinds, decisions, roles, masks ...
+# Each has an entry in both catalogues: English pages show "no mask", never ``no_mask``.
 DATA_MESSAGES = (
     _n("open"),
     _n("near"),
@@ -46,6 +48,48 @@ DATA_MESSAGES = (
     _n("with_mask"),
     _n("without_mask"),
     _n("incorrect"),
+    # screening reasons
+    _n("ok"),
+    _n("mask_below_nose"),
+    # queue tickets
+    _n("issued"),
+    _n("called"),
+    _n("served"),
+    _n("cancelled"),
+    # policies
+    _n("hard"),
+    _n("soft"),
+    # a station's parts and their states
+    _n("thermometer"),
+    _n("camera"),
+    _n("beams"),
+    _n("door_camera"),
+    _n("relay"),
+    _n("uplink"),
+    _n("journal"),
+    _n("kiosk"),
+    _n("station"),
+    _n("online"),
+    _n("offline"),
+    _n("error"),
+    _n("ended"),
+    _n("set_aside"),
+    _n("silent"),
+    # audit actions and the actors that are not people
+    _n("acknowledge"),
+    _n("add-room"),
+    _n("add-station"),
+    _n("correction"),
+    _n("create-user"),
+    _n("login"),
+    _n("override"),
+    _n("purge"),
+    _n("revoke-station"),
+    _n("rotate-token"),
+    _n("update-room"),
+    _n("update-user"),
+    _n("cli"),
+    _n("scheduler"),
 )
 
 
@@ -63,6 +107,12 @@ def compile_catalogues(target_dir: Path) -> None:
         with tmp.open("wb") as mo_file:
             write_mo(mo_file, catalog)
         tmp.replace(mo_path)
+
+
+def catalogue(locale: str) -> Catalog:
+    """The ``.po`` catalogue of ``locale``, as Babel reads it (for checks and tools)."""
+    with (SOURCE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+        return read_po(po_file, locale=locale)
 
 
 def select_locale() -> str:

@@ -11,34 +11,42 @@ from dashboard import audit
 from dashboard.api import token_hash
 from dashboard.auth import hash_password
 from dashboard.db import utc_now
+from dashboard.i18n import _n
 from dashboard.models import PERMILLE, Role, Room, Site, Station, User
 from dashboard.validate import NAME, SLUG
+from dashboard.words import MessageError
 
 LOCALES = ("id", "en")
 
 
-class SetupError(ValueError):
+class SetupError(MessageError):
     """A set-up request that cannot be done, with a message for the person who asked."""
 
 
 def check_slug(kind: str, value: str) -> str:
     """Return ``value`` if it is a slug (lower-case letters, digits, dashes), else raise."""
     if not SLUG.fullmatch(value):
-        raise SetupError(f"{kind} must be a slug (a-z, 0-9 and '-', at most 64), got {value[:64]!r}")
+        raise SetupError(
+            _n("%(kind)s must be a slug (a-z, 0-9 and '-', at most 64), got %(value)s"),
+            kind=kind,
+            value=repr(value[:64]),
+        )
     return value
 
 
 def check_share(share: float) -> int:
     """Return ``share`` in per mille, if it is within (0, 1]."""
     if not 0 < share <= 1:
-        raise SetupError(f"share must be more than 0 and at most 1, got {share}")
+        raise SetupError(_n("share must be more than 0 and at most 1, got %(share)s"), share=share)
     return round(share * PERMILLE)
 
 
 def check_capacity(capacity_people: int) -> int:
     """Return ``capacity_people`` if it is a sensible room capacity."""
     if not 1 <= capacity_people <= 100_000:
-        raise SetupError(f"capacity must be 1 to 100000 people, got {capacity_people}")
+        raise SetupError(
+            _n("capacity must be 1 to 100000 people, got %(capacity)s"), capacity=capacity_people
+        )
     return capacity_people
 
 
@@ -58,7 +66,7 @@ def add_room(
     share_permille = check_share(share)
     check_capacity(capacity_people)
     if session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none():
-        raise SetupError(f"room {room_slug!r} exists already")
+        raise SetupError(_n("room %(room)s exists already"), room=repr(room_slug))
     site = session.execute(select(Site).where(Site.slug == site_slug)).scalar_one_or_none()
     if site is None:
         site = Site(slug=site_slug, name=site_slug)
@@ -82,12 +90,14 @@ def add_room(
 def add_station(session: Session, name: str, room_slug: str, *, actor: str = "cli") -> tuple[Station, str]:
     """Register a station in a room; return it and its token (shown once: only a hash is kept)."""
     if not NAME.fullmatch(name):
-        raise SetupError(f"station name must be letters, digits, '.', '_' or '-', got {name[:64]!r}")
+        raise SetupError(
+            _n("station name must be letters, digits, '.', '_' or '-', got %(name)s"), name=repr(name[:64])
+        )
     room = session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none()
     if room is None:
-        raise SetupError(f"no room {room_slug[:64]!r}; add it first with add-room")
+        raise SetupError(_n("no room %(room)s; add it first with add-room"), room=repr(room_slug[:64]))
     if session.execute(select(Station).where(Station.name == name)).scalar_one_or_none():
-        raise SetupError(f"station {name!r} exists already")
+        raise SetupError(_n("station %(name)s exists already"), name=repr(name))
     token = secrets.token_urlsafe(32)
     station = Station(room=room, name=name, token_sha256=token_hash(token))
     session.add(station)
@@ -99,7 +109,7 @@ def add_station(session: Session, name: str, room_slug: str, *, actor: str = "cl
 def _station(session: Session, name: str) -> Station:
     station = session.execute(select(Station).where(Station.name == name)).scalar_one_or_none()
     if station is None:
-        raise SetupError(f"no station {name[:64]!r}")
+        raise SetupError(_n("no station %(name)s"), name=repr(name[:64]))
     return station
 
 
@@ -122,7 +132,7 @@ def revoke_station(session: Session, name: str, *, actor: str = "cli") -> Statio
     """Refuse station ``name`` from now on (its history stays); ``rotate_token`` lets it in again."""
     station = _station(session, name)
     if station.revoked_at is not None:
-        raise SetupError(f"station {name!r} is revoked already")
+        raise SetupError(_n("station %(name)s is revoked already"), name=repr(name))
     station.revoked_at = utc_now()
     # Forget the old token's hash too, so it cannot come back by any path.
     station.token_sha256 = token_hash(secrets.token_urlsafe(32))
@@ -136,13 +146,15 @@ def create_user(
 ) -> User:
     """Create a user with a hashed password; raise ``SetupError`` if the name is taken."""
     if not NAME.fullmatch(username):
-        raise SetupError(f"user name must be letters, digits, '.', '_' or '-', got {username[:64]!r}")
+        raise SetupError(
+            _n("user name must be letters, digits, '.', '_' or '-', got %(name)s"), name=repr(username[:64])
+        )
     if len(password) < 8:
-        raise SetupError("the password must have at least 8 characters")
+        raise SetupError(_n("the password must have at least 8 characters"))
     if locale not in LOCALES:
-        raise SetupError(f"language must be one of {', '.join(LOCALES)}")
+        raise SetupError(_n("language must be one of %(choices)s"), choices=", ".join(LOCALES))
     if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
-        raise SetupError(f"user {username!r} exists already")
+        raise SetupError(_n("user %(name)s exists already"), name=repr(username))
     user = User(username=username, password_hash=hash_password(password), role=str(role), locale=locale)
     session.add(user)
     audit.record(session, actor, "create-user", f"{username} as {role}")

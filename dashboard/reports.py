@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, joinedload
 from dashboard import timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session
+from dashboard.i18n import _n
 from dashboard.ingest import NO_MASK_REASONS, NO_MASK_VERDICTS
 from dashboard.models import Correction, Crossing, Role, Room, Screening, Site, Station
+from dashboard.words import MessageError, translated
 from station.events import Decision
 
 bp = Blueprint("reports", __name__)
@@ -42,7 +44,7 @@ CSV_COLUMNS = (
 )
 
 
-class FilterError(ValueError):
+class FilterError(MessageError):
     """A filter the screenings log cannot use."""
 
 
@@ -62,15 +64,15 @@ class Filters:
         try:
             start = timeutil.parse_day(args.get("from"), today)
             end = timeutil.parse_day(args.get("to"), start)
-        except ValueError as err:
-            raise FilterError(str(err)) from None
+        except MessageError as err:
+            raise FilterError(err.template, **err.params) from None
         if end < start:
-            raise FilterError("'to' is before 'from'")
+            raise FilterError(_n("'to' is before 'from'"))
         if end - start > timedelta(days=366):
-            raise FilterError("at most a year at a time")
+            raise FilterError(_n("at most a year at a time"))
         decision = args.get("decision", "")
         if decision and decision not in {d.value for d in Decision}:
-            raise FilterError(f"decision must be one of {', '.join(Decision)}")
+            raise FilterError(_n("decision must be one of %(choices)s"), choices=", ".join(Decision))
         return cls(start, end, args.get("station", "")[:64], decision)
 
     def query(self) -> Select[Any]:  # Select[tuple[Screening]] in SQLAlchemy 2.0, Select[Screening] in 2.1
@@ -133,7 +135,7 @@ def screenings() -> ResponseReturnValue:
         filters = Filters.from_args(request.args)
     except FilterError as err:
         return render_template(
-            "screenings.html", error=str(err), rows=[], stations=stations, filters=None
+            "screenings.html", error=translated(err), rows=[], stations=stations, filters=None
         ), 400
     rows = db.execute(filters.query().limit(PAGE_ROWS + 1)).scalars().all()
     return render_template(
@@ -154,7 +156,7 @@ def screenings_csv() -> ResponseReturnValue:
     try:
         filters = Filters.from_args(request.args)
     except FilterError as err:
-        return Response(f"{err}\n", status=400, mimetype="text/plain")
+        return Response(f"{translated(err)}\n", status=400, mimetype="text/plain")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -332,6 +334,6 @@ def daily(site: str) -> ResponseReturnValue:
     try:
         day = timeutil.parse_day(request.args.get("day"), timeutil.today())
     except ValueError as err:
-        abort(400, str(err))
+        abort(400, translated(err))
     report = site_day(db, found, day, current_app.config["FEVER_C"])
     return render_template("report.html", report=report, local=timeutil.local)

@@ -15,8 +15,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from dashboard import audit, manage
 from dashboard.auth import end_sessions, require_role
 from dashboard.db import get_session
+from dashboard.i18n import _n
 from dashboard.manage import LOCALES, SetupError
 from dashboard.models import Role, Room, Site, Station, User
+from dashboard.words import translated
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -26,7 +28,9 @@ def _number(name: str, kind: type[int] | type[float]) -> int | float:
     try:
         return kind(raw)
     except ValueError:
-        raise SetupError(f"{name} must be a number, got {raw[:20]!r}") from None
+        raise SetupError(
+            _n("%(name)s must be a number, got %(value)s"), name=name, value=repr(raw[:20])
+        ) from None
 
 
 def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
@@ -62,7 +66,7 @@ def add_room() -> ResponseReturnValue:
         )
     except SetupError as err:
         db.rollback()
-        return _settings_page(400, error=str(err))
+        return _settings_page(400, error=translated(err))
     flash(_("Room %(room)s added.", room=room.slug), "ok")
     return redirect(url_for("settings.index"))
 
@@ -79,7 +83,7 @@ def update_room(room: str) -> ResponseReturnValue:
         capacity = manage.check_capacity(int(_number("capacity", int)))
         share_permille = manage.check_share(float(_number("share", float)))
     except SetupError as err:
-        return _settings_page(400, error=str(err))
+        return _settings_page(400, error=translated(err))
     found.capacity_people = capacity
     found.share_permille = share_permille
     found.name = (request.form.get("name", "").strip() or found.name)[:200]
@@ -103,7 +107,7 @@ def add_station() -> ResponseReturnValue:
         )
     except SetupError as err:
         db.rollback()
-        return _settings_page(400, error=str(err))
+        return _settings_page(400, error=translated(err))
     response = render_template("station_token.html", station=station, token=token)
     return response, 200, {"Cache-Control": "no-store"}
 
@@ -117,7 +121,7 @@ def rotate_token(station: str) -> ResponseReturnValue:
         token = manage.rotate_token(db, station, actor=current_user.username)
     except SetupError as err:
         db.rollback()
-        abort(404, str(err))
+        abort(404, translated(err))
     found = db.execute(
         select(Station).options(joinedload(Station.room)).where(Station.name == station)
     ).scalar_one()
@@ -134,7 +138,7 @@ def revoke_station(station: str) -> ResponseReturnValue:
         manage.revoke_station(db, station, actor=current_user.username)
     except SetupError as err:
         db.rollback()
-        return _settings_page(400, error=str(err))
+        return _settings_page(400, error=translated(err))
     flash(_("Station %(name)s revoked.", name=station), "ok")
     return redirect(url_for("settings.index"))
 
@@ -155,7 +159,7 @@ def add_user() -> ResponseReturnValue:
     role = request.form.get("role", "")
     try:
         if role not in {r.value for r in Role}:
-            raise SetupError(f"role must be one of {', '.join(Role)}")
+            raise SetupError(_n("role must be one of %(choices)s"), choices=", ".join(Role))
         user = manage.create_user(
             db,
             request.form.get("username", "").strip(),
@@ -168,7 +172,7 @@ def add_user() -> ResponseReturnValue:
         db.rollback()
         rows = db.execute(select(User).order_by(User.username)).scalars().all()
         page = render_template(
-            "users.html", users=rows, roles=[r.value for r in Role], locales=LOCALES, error=str(err)
+            "users.html", users=rows, roles=[r.value for r in Role], locales=LOCALES, error=translated(err)
         )
         return page, 400
     flash(_("User %(name)s created.", name=user.username), "ok")

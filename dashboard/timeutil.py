@@ -7,6 +7,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from dashboard.i18n import _n
+from dashboard.words import MessageError
+
 
 def zone() -> ZoneInfo:
     """The dashboard's time zone."""
@@ -42,7 +45,12 @@ def parse_day(text: str | None, default: date) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"expected a date as YYYY-MM-DD, got {text[:20]!r}") from None
+        raise MessageError(_n("expected a date as YYYY-MM-DD, got %(text)s"), text=repr(text[:20])) from None
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValueError(f"expected a date from {FIRST_DAY} to {LAST_DAY}, got {day}")
+        raise MessageError(
+            _n("expected a date from %(first)s to %(last)s, got %(day)s"),
+            first=FIRST_DAY,
+            last=LAST_DAY,
+            day=day,
+        )
     return day
