@@ -257,15 +257,20 @@ def forward(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option(
-    "--threads", default=32, show_default=True, type=int, help="Waitress threads (each live page holds one)."
+    "--threads",
+    default=32,
+    show_default=True,
+    type=int,
+    help="Worker threads answering requests (live pages hold none: they are served on the event loop).",
 )
 @click.option(
     "--connection-limit",
-    default=1000,
+    default=4000,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Open connections this process accepts: stations keep theirs open, so at least the stations "
-    "it serves plus the live pages (mind the open-files limit, ulimit -n).",
+    help="Open connections this process keeps (stations keep theirs open, and each live page holds "
+    "one); past it the longest-idle connection is closed to let a new one in. Mind the open-files "
+    "limit (ulimit -n), which the process raises to its hard limit.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
 @click.option(
@@ -283,10 +288,12 @@ def run(
     insecure_cookies: bool,
     database_url: str | None,
 ) -> None:
-    """Serve the dashboard (waitress), with the scheduled jobs in a background thread.
+    """Serve the dashboard, with the scheduled jobs in a background thread.
 
-    The jobs (silent-station alerts, the purge of old screenings) run every 30 s in each process;
-    they are idempotent, so several processes on one database are fine.
+    One asyncio loop holds every connection (uvicorn); requests run in worker threads, live pages
+    on the loop (dashboard/serve.py). The jobs (silent-station alerts, the purge of old screenings)
+    run every 30 s in each process; they are idempotent, so several processes on one database are
+    fine.
     """
     from dashboard.jobs import Scheduler
 
@@ -303,21 +310,26 @@ def run(
         if dev:
             app.run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
         else:
-            import waitress
+            from dashboard.serve import serve
 
             click.echo(f"dashboard on http://{host}:{port}/")
+            _raise_open_files_limit()
             _warn_if_few_open_files(connection_limit + threads + 64)
-            waitress.serve(
-                app,
-                host=host,
-                port=port,
-                threads=threads,
-                connection_limit=connection_limit,
-                channel_timeout=120,
-                asyncore_use_poll=True,  # select() fails past file descriptor 1023; poll() does not
-            )
+            serve(app, host, port, threads=threads, connection_limit=connection_limit)
     finally:
         scheduler.stop.set()
+
+
+def _raise_open_files_limit() -> None:
+    """Raise the soft open-files limit to the hard one: every connection is a file descriptor."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as err:
+            log.warning("cannot raise the open-files limit from %s to %s: %s", soft, hard, err)
 
 
 def _warn_if_few_open_files(needed: int) -> None:

@@ -32,6 +32,10 @@ from dashboard.models import LiveEvent, Role
 
 bp = Blueprint("live", __name__, url_prefix="/live")
 MAX_ID = 2**63 - 1  # the largest id the column holds (a 64-bit integer)
+#: Set in the environ by ``dashboard.livestream``: the view then says where to start, and the event
+#: loop streams (no request thread is held).
+HANDOFF_KEY = "gerbang.live_handoff"
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class Notifier(Protocol):
@@ -50,6 +54,23 @@ class PollingNotifier:
     def wait(self, timeout_s: float) -> None:
         """Sleep for the polling interval (or less, if ``timeout_s`` is shorter)."""
         time.sleep(max(0.0, min(self.interval_s, timeout_s)))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStart:
+    """Where a stream starts and what it may see.
+
+    Attributes:
+        after_id: The last id the page already has.
+        sites: Slugs of the sites whose messages the user may see; ``None`` for all (admins).
+    """
+
+    after_id: int
+    sites: frozenset[str] | None = None
+
+    def may_see(self, message: Message) -> bool:
+        """Whether this stream may carry ``message``."""
+        return self.sites is None or message.data.get("site") in self.sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,14 +213,14 @@ def events() -> Response:
         after_id = min(max(int(start), 0), MAX_ID) if start is not None else last_id(get_session())
     except ValueError:
         after_id = last_id(get_session())
+    handoff = request.environ.get(HANDOFF_KEY)
+    if handoff is not None:  # served on the event loop (dashboard.livestream): say where to start
+        handoff.append(StreamStart(after_id))
+        return Response(b"", mimetype="text/event-stream", headers=STREAM_HEADERS)
     config = current_app.config
     reader = OutboxReader(get_engine(), after_id, config["LIVE_GAP_GRACE_S"])
     notifier = current_app.extensions["gerbang_notifier"]
     body = stream(
         reader, notifier, config["LIVE_STREAM_S"], min_read_interval_s=config["LIVE_MIN_READ_INTERVAL_S"]
     )
-    return Response(
-        body,
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return Response(body, mimetype="text/event-stream", headers=STREAM_HEADERS)

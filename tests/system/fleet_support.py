@@ -91,10 +91,16 @@ class Dashboard:
     """``gerbang dashboard run`` on a fixed port, which can be killed and started again."""
 
     def __init__(
-        self, database_url: str, log_dir: Path, threads: int = 8, extra_args: tuple[str, ...] = ()
+        self,
+        database_url: str,
+        log_dir: Path,
+        threads: int = 8,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.extra_args = extra_args
+        self.env = env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_dir = log_dir
@@ -105,7 +111,7 @@ class Dashboard:
     def start(self) -> None:
         self.starts += 1
         log = (self.log_dir / f"dashboard-{self.port}-{self.starts}.log").open("w")
-        env = {**os.environ, "GERBANG_INSECURE_COOKIES": "1", "GERBANG_SECRET_KEY": "fleet tests"}
+        env = {**os.environ, "GERBANG_INSECURE_COOKIES": "1", "GERBANG_SECRET_KEY": "fleet tests", **self.env}
         self.process = subprocess.Popen(
             [
                 GERBANG,
