@@ -310,12 +310,12 @@ def run(
         if dev:
             app.run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
         else:
-            from dashboard.serve import serve
+            from dashboard.serve import make_server
 
             click.echo(f"dashboard on http://{host}:{port}/")
             _raise_open_files_limit()
             _warn_if_few_open_files(connection_limit + threads + 64)
-            serve(app, host, port, threads=threads, connection_limit=connection_limit)
+            make_server(app, host, port, threads=threads, connection_limit=connection_limit).run()
     finally:
         scheduler.stop.set()
 

@@ -25,6 +25,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Batch:
 
     messages: tuple[Message, ...]
     encoded: tuple[bytes, ...]
+    _whole: dict[frozenset[str] | None, bytes] = field(default_factory=dict)
 
     @classmethod
     def of(cls, messages: Iterable[Message]) -> Batch:
@@ -65,6 +67,14 @@ class Batch:
 
     def after(self, start: StreamStart, after_id: int) -> bytes:
         """The part of this batch for a stream past ``after_id`` that ``start`` may see."""
+        if self.messages and after_id < self.messages[0].id:  # the usual case: joined once per audience
+            whole = self._whole.get(start.sites)
+            if whole is None:
+                whole = self._whole[start.sites] = self._join(start, after_id)
+            return whole
+        return self._join(start, after_id)
+
+    def _join(self, start: StreamStart, after_id: int) -> bytes:
         return b"".join(
             text
             for message, text in zip(self.messages, self.encoded, strict=True)
@@ -105,22 +115,51 @@ class Subscriber:
             self.queue.get_nowait()
         self.queue.put_nowait(None)
 
+    def beat(self) -> None:
+        """Send a keep-alive comment if nothing is waiting to be sent."""
+        if self.queue.empty():
+            self.queue.put_nowait(b": keep-alive\n\n")
+
 
 class LiveHub:
-    """The loop's side: the open streams and the position the outbox has been read to."""
+    """The loop's side: the open streams and the position the outbox has been read to.
 
-    def __init__(self, position: int) -> None:
+    A batch is handed to the streams ``SLICE`` at a time, one slice per turn of the loop, so a
+    station's request waiting for the loop waits for one slice, not for a thousand pages.
+    """
+
+    SLICE = 64
+
+    def __init__(self, position: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.position = position
         self.subscribers: set[Subscriber] = set()
+        self._loop = loop
+        self._pending: deque[tuple[Batch, list[Subscriber]]] = deque()
+        self._pumping = False
 
     def publish(self, messages: list[Message]) -> None:
         """Hand a batch read from the outbox to every open stream (on the loop)."""
         if not messages:
             return
-        batch = Batch.of(messages)
         self.position = max(self.position, messages[-1].id)
-        for subscriber in list(self.subscribers):
-            subscriber.offer(batch)
+        self._pending.append((Batch.of(messages), list(self.subscribers)))
+        if not self._pumping:
+            self._pumping = True
+            self._pump()
+
+    def _pump(self) -> None:
+        budget = self.SLICE
+        while self._pending and budget > 0:
+            batch, targets = self._pending[0]
+            while targets and budget > 0:
+                targets.pop().offer(batch)
+                budget -= 1
+            if not targets:
+                self._pending.popleft()
+        if self._pending:
+            (self._loop or asyncio.get_running_loop()).call_soon(self._pump)
+        else:
+            self._pumping = False
 
     def subscribe(self, start: StreamStart) -> tuple[Subscriber, int]:
         """Add a stream; return it and the hub's position, up to which it must be caught up."""
@@ -298,7 +337,7 @@ class LiveStreams:
             if self.hub is None:
                 loop = asyncio.get_running_loop()
                 position = await loop.run_in_executor(self._executor, self._newest)
-                hub = LiveHub(position)
+                hub = LiveHub(position, loop)
                 config = self.app.config
                 reader = OutboxReader(get_engine(self.app), position, config["LIVE_GAP_GRACE_S"])
                 self.feed = OutboxFeed(
@@ -363,23 +402,22 @@ class LiveStreams:
                 text = Batch.of(replay).after(start, -1)
                 await send({"type": "http.response.body", "body": text, "more_body": True})
         watcher = asyncio.ensure_future(_until_disconnect(receive, subscriber))
-        ends_at = loop.time() + self.duration_s
+        # Timers, not a timeout per read: a read is one await, whatever the number of pages.
+        timers = [loop.call_later(self.duration_s, subscriber.close)]
+
+        def beat() -> None:
+            subscriber.beat()
+            timers.append(loop.call_later(self.heartbeat_s, beat))
+
+        timers.append(loop.call_later(self.heartbeat_s, beat))
         try:
-            while True:
-                left_s = ends_at - loop.time()
-                if left_s <= 0:
-                    break
-                try:
-                    text = await asyncio.wait_for(subscriber.queue.get(), min(self.heartbeat_s, left_s))
-                except TimeoutError:
-                    text = b": keep-alive\n\n" if ends_at - loop.time() > 0 else b""
-                if text is None:
-                    break
-                if text:
-                    await send({"type": "http.response.body", "body": text, "more_body": True})
+            while (text := await subscriber.queue.get()) is not None:
+                await send({"type": "http.response.body", "body": text, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             watcher.cancel()
+            for timer in timers:
+                timer.cancel()
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"error": "too many live pages open on this server; try again shortly"}).encode()
