@@ -161,16 +161,26 @@ def revoke_station(name: str, database_url: str | None) -> None:
 
 
 @dashboard_group.command("purge")
-@click.option("--days", type=int, default=None, help="Keep screenings this many days (default 30).")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Keep health data this many days (default: PURGE_AFTER_DAYS, 30).",
+)
 @database_option
 def purge(days: int | None, database_url: str | None) -> None:
-    """Delete old screenings and raise silent-station alerts (run it from cron, or let `run` do it)."""
+    """Delete old health data and raise silent-station alerts (run it from cron, or let `run` do it).
+
+    Screenings, alerts, the audit entries about them and station statuses older than the retention
+    go; one line per table says how many.
+    """
     from dashboard import jobs
 
     with _session(database_url) as (app, session):
         jobs.check_silent(session, app.config["STATION_SILENT_S"])
         deleted = jobs.purge(session, days if days is not None else app.config["PURGE_AFTER_DAYS"])
-    click.echo(f"deleted {deleted} screenings")
+    for name, number in deleted.items():
+        click.echo(f"deleted {number} {name}")
 
 
 @dashboard_group.command("forward")
