@@ -190,7 +190,7 @@ class Dashboard:
         with new_session(app) as session:
             manage.add_room(session, "bench", "aula", 100_000, 1.0)
             _, self.token = manage.add_station(session, "gate-1", "aula")
-            manage.create_user(session, "pengawas", PASSWORD, Role.SUPERVISOR, locale="en")
+            manage.create_user(session, "pengawas", PASSWORD, Role.SUPERVISOR, locale="en", sites=["bench"])
         get_engine(app).dispose()
         self.port = free_port()
         self.log = (tmp / "dashboard.log").open("w")

@@ -85,10 +85,21 @@ def _setup_errors(func: Any) -> Any:
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--language", type=click.Choice(["id", "en"]), default="id", show_default=True)
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A site (slug) the guard or supervisor works at; repeat for several. Admins see every site.",
+)
 @database_option
 @_setup_errors
-def create_user(name: str, role: str, language: str, database_url: str | None) -> None:
-    """Create user NAME; the password is read from standard input."""
+def create_user(
+    name: str, role: str, language: str, sites: tuple[str, ...], database_url: str | None
+) -> None:
+    """Create user NAME; the password is read from standard input.
+
+    Guards and supervisors see only the sites given with --site (none without it).
+    """
     from dashboard import manage
 
     password = (
@@ -97,8 +108,45 @@ def create_user(name: str, role: str, language: str, database_url: str | None) -
         else click.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     with _session(database_url) as (_, session):
-        manage.create_user(session, name, password, Role(role), locale=language)
-    click.echo(f"user {name} created as {role}")
+        manage.create_user(session, name, password, Role(role), locale=language, sites=sites)
+    at = f" at {', '.join(sorted(set(sites)))}" if sites else ""
+    click.echo(f"user {name} created as {role}{at}")
+
+
+@dashboard_group.command("user")
+@click.argument("name")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A site (slug) the user works at; repeat for several. The sites given replace the user's.",
+)
+@click.option("--no-sites", is_flag=True, help="Take every site away from the user.")
+@database_option
+@_setup_errors
+def user(name: str, sites: tuple[str, ...], no_sites: bool, database_url: str | None) -> None:
+    """Show user NAME's role and sites, or set the sites with --site (or --no-sites).
+
+    Guards and supervisors see only their sites' rooms, stations, screenings, alerts, reports,
+    exports and live messages; admins see every site.
+    """
+    from dashboard import manage
+    from dashboard.models import User
+
+    if sites and no_sites:
+        raise click.ClickException("give --site or --no-sites, not both")
+    with _session(database_url) as (_, session):
+        if sites or no_sites:
+            found = manage.set_user_sites(session, name, sites)
+        else:
+            from sqlalchemy import select
+
+            found = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+            if found is None:
+                raise click.ClickException(f"no user {name[:64]!r}")
+        slugs = ", ".join(site.slug for site in found.sites) or "none"
+        every = " (an admin: sees every site)" if found.role == Role.ADMIN.value else ""
+        click.echo(f"user {found.username}: {found.role}, sites {slugs}{every}")
 
 
 @dashboard_group.command("add-room")

@@ -36,8 +36,9 @@ from flask import Flask
 from sqlalchemy import Engine, select
 
 from dashboard.db import get_engine, new_session
-from dashboard.live import HANDOFF_KEY, Message, Notifier, OutboxReader, StreamStart, last_id
+from dashboard.live import HANDOFF_KEY, Message, Notifier, OutboxReader, last_id
 from dashboard.models import LiveEvent
+from dashboard.scope import StreamStart
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class Batch:
 
     messages: tuple[Message, ...]
     encoded: tuple[bytes, ...]
-    _whole: dict[frozenset[str] | None, bytes] = field(default_factory=dict)
+    _whole: dict[tuple[frozenset[str] | None, frozenset[str]], bytes] = field(default_factory=dict)
 
     @classmethod
     def of(cls, messages: Iterable[Message]) -> Batch:
@@ -68,9 +69,9 @@ class Batch:
     def after(self, start: StreamStart, after_id: int) -> bytes:
         """The part of this batch for a stream past ``after_id`` that ``start`` may see."""
         if self.messages and after_id < self.messages[0].id:  # the usual case: joined once per audience
-            whole = self._whole.get(start.sites)
+            whole = self._whole.get(start.audience)
             if whole is None:
-                whole = self._whole[start.sites] = self._join(start, after_id)
+                whole = self._whole[start.audience] = self._join(start, after_id)
             return whole
         return self._join(start, after_id)
 

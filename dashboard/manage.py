@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -132,9 +133,26 @@ def revoke_station(session: Session, name: str, *, actor: str = "cli") -> Statio
 
 
 def create_user(
-    session: Session, username: str, password: str, role: Role, *, locale: str = "id", actor: str = "cli"
+    session: Session,
+    username: str,
+    password: str,
+    role: Role,
+    *,
+    locale: str = "id",
+    sites: Sequence[str] = (),
+    actor: str = "cli",
 ) -> User:
-    """Create a user with a hashed password; raise ``SetupError`` if the name is taken."""
+    """Create a user with a hashed password; raise ``SetupError`` if the name is taken.
+
+    Args:
+        session: The database session (committed here).
+        username: Letters, digits, ``.``, ``_`` or ``-``.
+        password: At least 8 characters.
+        role: Guard, supervisor or admin.
+        locale: ``id`` or ``en``.
+        sites: Slugs of the sites a guard or supervisor sees (admins see every site).
+        actor: Who did it, for the audit log.
+    """
     if not NAME.fullmatch(username):
         raise SetupError(f"user name must be letters, digits, '.', '_' or '-', got {username[:64]!r}")
     if len(password) < 8:
@@ -143,8 +161,36 @@ def create_user(
         raise SetupError(f"language must be one of {', '.join(LOCALES)}")
     if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise SetupError(f"user {username!r} exists already")
+    found_sites = _sites(session, sites)
     user = User(username=username, password_hash=hash_password(password), role=str(role), locale=locale)
+    user.sites = found_sites
     session.add(user)
-    audit.record(session, actor, "create-user", f"{username} as {role}")
+    at = f" at {', '.join(s.slug for s in found_sites)}" if found_sites else ""
+    audit.record(session, actor, "create-user", f"{username} as {role}{at}")
+    session.commit()
+    return user
+
+
+def _sites(session: Session, slugs: Sequence[str]) -> list[Site]:
+    """The sites named by ``slugs``; raise ``SetupError`` naming any that does not exist."""
+    wanted = sorted(set(slugs))
+    found = session.execute(select(Site).where(Site.slug.in_(wanted)).order_by(Site.slug)).scalars().all()
+    missing = sorted(set(wanted) - {site.slug for site in found})
+    if missing:
+        raise SetupError(f"no site {', '.join(repr(m[:64]) for m in missing)} (add a room to make one)")
+    return list(found)
+
+
+def set_user_sites(session: Session, username: str, slugs: Sequence[str], *, actor: str = "cli") -> User:
+    """Make ``slugs`` the sites of user ``username`` (replacing the ones before).
+
+    Pages follow from the user's next request; an open live stream at its next reconnect (within
+    ``LIVE_STREAM_S``).
+    """
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise SetupError(f"no user {username[:64]!r}")
+    user.sites = _sites(session, slugs)
+    audit.record(session, actor, "user-sites", f"{username}: {', '.join(s.slug for s in user.sites) or '-'}")
     session.commit()
     return user

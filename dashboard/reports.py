@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from dashboard import timeutil
+from dashboard import scope, timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session
 from dashboard.ingest import NO_MASK_REASONS, NO_MASK_VERDICTS
@@ -79,7 +79,7 @@ class Filters:
         statement = (
             select(Screening)
             .options(joinedload(Screening.station), joinedload(Screening.room).joinedload(Room.site))
-            .where(Screening.at >= since, Screening.at < until)
+            .where(Screening.at >= since, Screening.at < until, scope.rooms_clause(Screening.room_id))
             .order_by(Screening.at.desc(), Screening.id.desc())
         )
         if self.station:
@@ -127,7 +127,11 @@ def _row(screening: Screening) -> list[str]:
 def screenings() -> ResponseReturnValue:
     """The screenings log, filtered by days, station and decision."""
     db = get_session()
-    stations = db.execute(select(Station.name).order_by(Station.name)).scalars().all()
+    stations = (
+        db.execute(select(Station.name).where(scope.stations_clause(Station.id)).order_by(Station.name))
+        .scalars()
+        .all()
+    )
     try:
         filters = Filters.from_args(request.args)
     except FilterError as err:
@@ -316,7 +320,12 @@ def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay
 @require_role(Role.SUPERVISOR)
 def report_index() -> ResponseReturnValue:
     """Pick a site and a day."""
-    sites = get_session().execute(select(Site).order_by(Site.slug)).scalars().all()
+    sites = (
+        get_session()
+        .execute(select(Site).where(scope.sites_clause(Site.id)).order_by(Site.slug))
+        .scalars()
+        .all()
+    )
     return render_template("reports.html", sites=sites, today=timeutil.today())
 
 
@@ -325,7 +334,9 @@ def report_index() -> ResponseReturnValue:
 def daily(site: str) -> ResponseReturnValue:
     """A site's daily report: totals, peak occupancy and when, shares of fevers and no-mask."""
     db = get_session()
-    found = db.execute(select(Site).where(Site.slug == site)).scalar_one_or_none()
+    found = db.execute(
+        select(Site).where(Site.slug == site, scope.sites_clause(Site.id))
+    ).scalar_one_or_none()
     if found is None:
         abort(404, _("No such site."))
     try:

@@ -43,8 +43,8 @@ def dashboard_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with new_session(app) as session:
         manage.add_room(session, "kantor-pusat", "lobby", 10, 0.5, name="<script>alert('lobby')</script>")
         token = manage.add_station(session, "gate-1", "lobby")[1]
-        manage.create_user(session, "siti", PASSWORD, Role.SUPERVISOR, locale="en")
-        manage.create_user(session, "budi", PASSWORD, Role.GUARD, locale="en")
+        manage.create_user(session, "siti", PASSWORD, Role.SUPERVISOR, locale="en", sites=["kantor-pusat"])
+        manage.create_user(session, "budi", PASSWORD, Role.GUARD, locale="en", sites=["kantor-pusat"])
     # Served as `gerbang dashboard run` serves it: live pages on the event loop.
     sock = socket.create_server(("127.0.0.1", 0))
     server = make_server(app, threads=8)

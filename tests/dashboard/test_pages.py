@@ -50,7 +50,7 @@ def test_a_script_tag_as_a_room_name_is_shown_as_text(
     login(Role.SUPERVISOR)
     name = "<script>alert(1)</script>"
     response = client.post(
-        "/settings/rooms", data={"site": "kantor", "room": "aula", "name": name, "capacity": "8"}
+        "/settings/rooms", data={"site": "kantor-pusat", "room": "aula", "name": name, "capacity": "8"}
     )
     assert response.status_code == 302
     for path in ("/", "/rooms/aula", "/settings/", "/corrections", "/queue"):
@@ -58,7 +58,7 @@ def test_a_script_tag_as_a_room_name_is_shown_as_text(
         assert name not in page, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
     # and as a slug it is refused with a message
-    response = client.post("/settings/rooms", data={"site": "kantor", "room": name, "capacity": "8"})
+    response = client.post("/settings/rooms", data={"site": "kantor-pusat", "room": name, "capacity": "8"})
     assert response.status_code == 400
     assert "slug" in response.text
     assert name not in response.text

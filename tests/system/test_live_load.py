@@ -40,7 +40,7 @@ class Served:
         with new_session(app) as session:
             manage.add_room(session, "kantor", "loket", 1000, 0.5)
             _, self.token = manage.add_station(session, "gate-1", "loket")
-            manage.create_user(session, "pengawas", PASSWORD, Role.SUPERVISOR, locale="en")
+            manage.create_user(session, "pengawas", PASSWORD, Role.SUPERVISOR, locale="en", sites=["kantor"])
         get_engine(app).dispose()
         self.dashboard = Dashboard(url, tmp_path, threads=8, extra_args=extra_args, env=env)
         self.dashboard.start()
