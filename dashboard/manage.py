@@ -73,8 +73,13 @@ def add_room(
         occupancy_people=0,
     )
     session.add(room)
+    session.flush()
     audit.record(
-        session, actor, "add-room", f"{site_slug}/{room_slug} capacity {capacity_people} share {share}"
+        session,
+        actor,
+        "add-room",
+        f"{site_slug}/{room_slug} capacity {capacity_people} share {share}",
+        room_id=room.id,
     )
     session.commit()
     return room
@@ -92,7 +97,7 @@ def add_station(session: Session, name: str, room_slug: str, *, actor: str = "cl
     token = secrets.token_urlsafe(32)
     station = Station(room=room, name=name, token_sha256=token_hash(token))
     session.add(station)
-    audit.record(session, actor, "add-station", f"{name} in {room_slug}")
+    audit.record(session, actor, "add-station", f"{name} in {room_slug}", room_id=room.id)
     session.commit()
     return station, token
 
@@ -114,7 +119,13 @@ def rotate_token(session: Session, name: str, *, actor: str = "cli") -> str:
     was_revoked = station.revoked_at is not None
     station.token_sha256 = token_hash(token)
     station.revoked_at = None
-    audit.record(session, actor, "rotate-token", f"{name}" + (" (was revoked)" if was_revoked else ""))
+    audit.record(
+        session,
+        actor,
+        "rotate-token",
+        f"{name}" + (" (was revoked)" if was_revoked else ""),
+        room_id=station.room_id,
+    )
     session.commit()
     return token
 
@@ -127,7 +138,7 @@ def revoke_station(session: Session, name: str, *, actor: str = "cli") -> Statio
     station.revoked_at = utc_now()
     # Forget the old token's hash too, so it cannot come back by any path.
     station.token_sha256 = token_hash(secrets.token_urlsafe(32))
-    audit.record(session, actor, "revoke-station", name)
+    audit.record(session, actor, "revoke-station", name, room_id=station.room_id)
     session.commit()
     return station
 

@@ -325,6 +325,9 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: The room the entry is about (an override, a correction, a room's or a station's settings), so
+    #: a supervisor sees only their sites' entries; none for users, logins and purges (admins only).
+    room_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class LiveEvent(Base):

@@ -117,7 +117,13 @@ def update_room(room: str) -> ResponseReturnValue:
     found.capacity_people = capacity
     found.share_permille = share_permille
     found.name = (request.form.get("name", "").strip() or found.name)[:200]
-    audit.record(db, current_user.username, "update-room", f"{room} capacity {capacity} share {found.share}")
+    audit.record(
+        db,
+        current_user.username,
+        "update-room",
+        f"{room} capacity {capacity} share {found.share}",
+        room_id=found.id,
+    )
     db.commit()
     flash(_("Room %(room)s saved: limit %(limit)s.", room=found.slug, limit=found.limit_people), "ok")
     return redirect(url_for("settings.index"))

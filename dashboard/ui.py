@@ -174,7 +174,12 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utc_now()
         alert.acknowledged_by = current_user.username
-        audit.record(db, current_user.username, "acknowledge", f"alert {alert.id} ({alert.kind})")
+        room_id = (
+            alert.room_id if alert.room_id is not None else (alert.station.room_id if alert.station else None)
+        )
+        audit.record(
+            db, current_user.username, "acknowledge", f"alert {alert.id} ({alert.kind})", room_id=room_id
+        )
         db.commit()
     return redirect(url_for("ui.alerts"))
 
@@ -240,10 +245,15 @@ def audit_log() -> ResponseReturnValue:
     """The newest 500 audit entries: overrides, corrections, settings, users, logins, purges."""
     db = get_session()
     action = request.args.get("action", "")[:64]
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(500)
+    visible = scope.rooms_clause(AuditEntry.room_id)  # entries about no room: admins only
+    query = select(AuditEntry).where(visible).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(500)
     if action:
         query = query.where(AuditEntry.action == action)
-    actions = db.execute(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).scalars().all()
+    actions = (
+        db.execute(select(AuditEntry.action).where(visible).distinct().order_by(AuditEntry.action))
+        .scalars()
+        .all()
+    )
     return render_template(
         "audit.html",
         entries=list(db.execute(query).scalars()),

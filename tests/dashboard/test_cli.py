@@ -190,3 +190,55 @@ def test_purge_removes_health_data_from_every_table_and_says_how_much(
         "deleted 0 audit entries",
         "deleted 0 station statuses",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        # one site: the guard works there
+        (["--site", "kantor"], "user budi: guard, sites kantor"),
+        # several, given in any order, kept sorted
+        (["--site", "kantor", "--site", "cabang"], "user budi: guard, sites cabang, kantor"),
+        # every site taken away
+        (["--no-sites"], "user budi: guard, sites none"),
+    ],
+)
+def test_user_sets_the_sites_a_user_sees(runner, args: list[str], shown: str) -> None:
+    for site, room in (("kantor", "aula"), ("cabang", "gudang")):
+        assert runner.invoke(["add-room", site, room, "--capacity", "10"]).exit_code == 0
+    made = runner.invoke(
+        ["create-user", "budi", "--role", "guard", "--site", "cabang"], stdin="panjang-sekali\n"
+    )
+    assert made.output == "user budi created as guard at cabang\n"
+    assert runner.invoke(["user", "budi"]).output == "user budi: guard, sites cabang\n"
+    result = runner.invoke(["user", "budi", *args])
+    assert result.exit_code == 0
+    assert result.output == shown + "\n"
+    assert runner.invoke(["user", "budi"]).output == shown + "\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # a site that does not exist (a typo) is named, nothing changes
+        (["user", "budi", "--site", "kantr"], "no site 'kantr'"),
+        # no such user
+        (["user", "nobody", "--site", "kantor"], "no user 'nobody'"),
+        # both at once
+        (["user", "budi", "--site", "kantor", "--no-sites"], "not both"),
+    ],
+)
+def test_user_refuses_what_it_cannot_do(runner, args: list[str], message: str) -> None:
+    assert runner.invoke(["add-room", "kantor", "aula", "--capacity", "10"]).exit_code == 0
+    runner.invoke(["create-user", "budi", "--role", "guard", "--site", "kantor"], stdin="panjang-sekali\n")
+    result = runner.invoke(args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert runner.invoke(["user", "budi"]).output == "user budi: guard, sites kantor\n"
+
+
+def test_an_admin_sees_every_site_whatever_its_list(runner) -> None:
+    runner.invoke(["create-user", "ani", "--role", "admin"], stdin="panjang-sekali\n")
+    assert (
+        runner.invoke(["user", "ani"]).output == "user ani: admin, sites none (an admin: sees every site)\n"
+    )

@@ -1,4 +1,4 @@
-"""Users belong to sites: guards and supervisors see only theirs.
+"""Users belong to sites: guards and supervisors see only theirs (and audit entries name their room).
 
 Revision ID: 0006
 Revises: 0005
@@ -31,8 +31,12 @@ def upgrade() -> None:
         "INSERT INTO user_sites (user_id, site_id) "
         "SELECT users.id, sites.id FROM users CROSS JOIN sites WHERE users.role <> 'admin'"
     )
+    # The room an audit entry is about: supervisors see their sites' entries only.
+    op.add_column("audit_log", sa.Column("room_id", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    """Drop ``user_sites``."""
+    """Drop ``user_sites`` and ``audit_log.room_id``."""
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("room_id")
     op.drop_table("user_sites")
