@@ -53,7 +53,9 @@ def dashboard_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    yield Site(url=f"http://127.0.0.1:{sock.getsockname()[1]}", app=app, token=token)
+    yield Site(
+        url=f"http://127.0.0.1:{sock.getsockname()[1]}", app=app, token=token, server=server.config.app
+    )
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
