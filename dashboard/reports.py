@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
@@ -22,6 +23,7 @@ from station.events import Decision
 
 bp = Blueprint("reports", __name__)
 PAGE_ROWS = 500
+CSV_CHUNK_ROWS = 500  # rows read and sent at a time by the CSV export
 CSV_COLUMNS = (
     "at",
     "site",
@@ -153,20 +155,31 @@ def screenings() -> ResponseReturnValue:
 @bp.get("/screenings.csv")
 @require_role(Role.SUPERVISOR)
 def screenings_csv() -> ResponseReturnValue:
-    """The filtered screenings as CSV (UTF-8, one row per screening, local times)."""
+    """The filtered screenings as CSV (UTF-8, one row per screening, local times).
+
+    Streamed as it is read, 500 rows at a time: a year of a busy site never sits in memory whole.
+    """
     try:
         filters = Filters.from_args(request.args)
     except FilterError as err:
         return Response(f"{err}\n", status=400, mimetype="text/plain")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    statement = filters.query().execution_options(yield_per=500)
-    for screening in get_session().execute(statement).scalars():
-        writer.writerow(_row(screening))
+    statement = filters.query().execution_options(yield_per=CSV_CHUNK_ROWS)
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for number, screening in enumerate(get_session().execute(statement).scalars(), start=1):
+            writer.writerow(_row(screening))
+            if number % CSV_CHUNK_ROWS == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
     filename = f"screenings-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return Response(
-        buffer.getvalue(),
+        stream_with_context(lines()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -150,6 +150,26 @@ def test_csv_export(client: FlaskClient, supervisor, screened) -> None:
     assert denied["override_reason"] == "'=HYPERLINK(1)"  # a spreadsheet will not run it
 
 
+def test_the_csv_export_is_streamed_in_chunks_with_every_row(
+    client: FlaskClient, lobby: str, supervisor
+) -> None:
+    from dashboard.reports import CSV_CHUNK_ROWS
+
+    count = CSV_CHUNK_ROWS * 2 + 7
+    for start in range(0, count, 500):
+        post(client, lobby, *[screening("allow", body_c=36.5) for _ in range(min(500, count - start))])
+    response = client.get(f"/screenings.csv?from={TODAY}&to={TODAY}")
+    assert response.is_streamed  # not built in memory first
+    chunks = list(response.response)
+    assert len(chunks) == 3  # two full chunks and the rest
+    rows = list(
+        csv.DictReader(
+            io.StringIO(b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks).decode())
+        )
+    )
+    assert len(rows) == count
+
+
 def test_alerts_are_listed_and_acknowledged(app: Flask, client: FlaskClient, supervisor, screened) -> None:
     page = client.get("/alerts").text
     assert page.count("Acknowledge</button>") == 2  # fever and no mask
