@@ -99,6 +99,7 @@ def create_kiosk(
     guide: tuple[float, ...] = (0.25, 0.1, 0.75, 0.9),
     preview: Preview | None = None,
     door_view: Preview | None = None,
+    trusted_hosts: list[str] | None = None,
 ) -> Flask:
     """Build the kiosk's web app.
 
@@ -113,8 +114,12 @@ def create_kiosk(
         preview: The camera preview, or None for a station without a camera.
         door_view: The door camera's newest frame with its counting lines, or None when the station
             does not count by camera.
+        trusted_hosts: The Host header names the kiosk answers (``KioskSection.trusted_hosts``);
+            others get a 400, so a rebound DNS name cannot read temperatures or the camera. None
+            answers any (tests).
     """
     app = Flask(__name__, static_folder="kiosk_static", template_folder="templates")
+    app.config["TRUSTED_HOSTS"] = trusted_hosts
     guard = PinGuard(pin)
     alternatives = {k: v for k, v in (alternatives or {}).items() if v}
 
