@@ -222,7 +222,7 @@ def prepare(url: str) -> tuple[str, str, str]:
         for room in ("baseline", "probe"):
             manage.add_room(session, "bench", room, 100_000, 1.0)
             tokens.append(manage.add_station(session, f"{room}-0", room)[1])
-        manage.create_user(session, "bench", PASSWORD, Role.SUPERVISOR)
+        manage.create_user(session, "bench", PASSWORD, Role.SUPERVISOR, sites=["bench"])
     get_engine(app).dispose()
     return "probe", tokens[1], tokens[0]
 

@@ -79,7 +79,7 @@ def prepare(url: str, stations: int) -> list[tuple[str, str]]:
         for n in range(stations):
             room = ("aula", "loket")[n % 2]
             made.append((room, manage.add_station(session, f"bench-{n}", room)[1]))
-        manage.create_user(session, "bench", PASSWORD, Role.SUPERVISOR)
+        manage.create_user(session, "bench", PASSWORD, Role.SUPERVISOR, sites=["bench"])
     get_engine(app).dispose()
     return made
 

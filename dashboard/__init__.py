@@ -80,6 +80,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PURGE_AFTER_DAYS=30,
         STATION_SILENT_S=120,
         LIVE_STREAM_S=55.0,
+        # Live pages one `gerbang dashboard run` process keeps open at once; the next gets a 503 with
+        # Retry-After. They cost no request thread (dashboard.livestream), one socket each.
+        LIVE_MAX_STREAMS=2000,
         LIVE_POLL_S=0.25,
         LIVE_NOTIFY=True,
         LIVE_MAX_WAIT_S=1.0,

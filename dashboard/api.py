@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from dashboard import metrics, occupancy, validate
+from dashboard import metrics, occupancy, scope, validate
 from dashboard.auth import public
 from dashboard.db import get_session
 from dashboard.ingest import Rules, Sender, ingest, sender_for_token
@@ -99,7 +99,7 @@ def room_occupancy(room: str) -> ResponseReturnValue:
     found = None
     if SLUG.fullmatch(room):  # anything else cannot be a room (and never reaches the database)
         found = get_session().execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
-    if found is None:
+    if found is None or (station is None and not scope.may_see_room(found)):
         return _error(404, f"no room {room[:64]!r}")
     if station is not None and station.room_id != found.id:
         return _error(403, "this station's token belongs to another room")

@@ -11,7 +11,15 @@ from dashboard.models import AuditEntry
 log = logging.getLogger(__name__)
 
 
-def record(session: Session, actor: str, action: str, detail: str = "") -> None:
-    """Add an audit entry in the caller's transaction, and log it."""
-    session.add(AuditEntry(actor=actor, action=action, detail=detail))
+def record(session: Session, actor: str, action: str, detail: str = "", room_id: int | None = None) -> None:
+    """Add an audit entry in the caller's transaction, and log it.
+
+    Args:
+        session: The caller's session (it commits).
+        actor: Who did it.
+        action: What, in one word (``override``, ``correction``, ``update-room`` ...).
+        detail: The particulars.
+        room_id: The room it is about, if any: supervisors see the entries of their sites' rooms.
+    """
+    session.add(AuditEntry(actor=actor, action=action, detail=detail, room_id=room_id))
     log.info("audit: %s %s %s", actor, action, detail)

@@ -85,10 +85,21 @@ def _setup_errors(func: Any) -> Any:
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--language", type=click.Choice(["id", "en"]), default="id", show_default=True)
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A site (slug) the guard or supervisor works at; repeat for several. Admins see every site.",
+)
 @database_option
 @_setup_errors
-def create_user(name: str, role: str, language: str, database_url: str | None) -> None:
-    """Create user NAME; the password is read from standard input."""
+def create_user(
+    name: str, role: str, language: str, sites: tuple[str, ...], database_url: str | None
+) -> None:
+    """Create user NAME; the password is read from standard input.
+
+    Guards and supervisors see only the sites given with --site (none without it).
+    """
     from dashboard import manage
 
     password = (
@@ -97,8 +108,45 @@ def create_user(name: str, role: str, language: str, database_url: str | None) -
         else click.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     with _session(database_url) as (_, session):
-        manage.create_user(session, name, password, Role(role), locale=language)
-    click.echo(f"user {name} created as {role}")
+        manage.create_user(session, name, password, Role(role), locale=language, sites=sites)
+    at = f" at {', '.join(sorted(set(sites)))}" if sites else ""
+    click.echo(f"user {name} created as {role}{at}")
+
+
+@dashboard_group.command("user")
+@click.argument("name")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A site (slug) the user works at; repeat for several. The sites given replace the user's.",
+)
+@click.option("--no-sites", is_flag=True, help="Take every site away from the user.")
+@database_option
+@_setup_errors
+def user(name: str, sites: tuple[str, ...], no_sites: bool, database_url: str | None) -> None:
+    """Show user NAME's role and sites, or set the sites with --site (or --no-sites).
+
+    Guards and supervisors see only their sites' rooms, stations, screenings, alerts, reports,
+    exports and live messages; admins see every site.
+    """
+    from dashboard import manage
+    from dashboard.models import User
+
+    if sites and no_sites:
+        raise click.ClickException("give --site or --no-sites, not both")
+    with _session(database_url) as (_, session):
+        if sites or no_sites:
+            found = manage.set_user_sites(session, name, sites)
+        else:
+            from sqlalchemy import select
+
+            found = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+            if found is None:
+                raise click.ClickException(f"no user {name[:64]!r}")
+        slugs = ", ".join(site.slug for site in found.sites) or "none"
+        every = " (an admin: sees every site)" if found.role == Role.ADMIN.value else ""
+        click.echo(f"user {found.username}: {found.role}, sites {slugs}{every}")
 
 
 @dashboard_group.command("add-room")
@@ -161,16 +209,26 @@ def revoke_station(name: str, database_url: str | None) -> None:
 
 
 @dashboard_group.command("purge")
-@click.option("--days", type=int, default=None, help="Keep screenings this many days (default 30).")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Keep health data this many days (default: PURGE_AFTER_DAYS, 30).",
+)
 @database_option
 def purge(days: int | None, database_url: str | None) -> None:
-    """Delete old screenings and raise silent-station alerts (run it from cron, or let `run` do it)."""
+    """Delete old health data and raise silent-station alerts (run it from cron, or let `run` do it).
+
+    Screenings, alerts, the audit entries about them and station statuses older than the retention
+    go; one line per table says how many.
+    """
     from dashboard import jobs
 
     with _session(database_url) as (app, session):
         jobs.check_silent(session, app.config["STATION_SILENT_S"])
         deleted = jobs.purge(session, days if days is not None else app.config["PURGE_AFTER_DAYS"])
-    click.echo(f"deleted {deleted} screenings")
+    for name, number in deleted.items():
+        click.echo(f"deleted {number} {name}")
 
 
 @dashboard_group.command("forward")
@@ -298,15 +356,20 @@ def forward(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option(
-    "--threads", default=32, show_default=True, type=int, help="Waitress threads (each live page holds one)."
+    "--threads",
+    default=32,
+    show_default=True,
+    type=int,
+    help="Worker threads answering requests (live pages hold none: they are served on the event loop).",
 )
 @click.option(
     "--connection-limit",
-    default=1000,
+    default=4000,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Open connections this process accepts: stations keep theirs open, so at least the stations "
-    "it serves plus the live pages (mind the open-files limit, ulimit -n).",
+    help="Open connections this process keeps (stations keep theirs open, and each live page holds "
+    "one); past it the longest-idle connection is closed to let a new one in. Mind the open-files "
+    "limit (ulimit -n), which the process raises to its hard limit.",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
 @click.option(
@@ -324,10 +387,12 @@ def run(
     insecure_cookies: bool,
     database_url: str | None,
 ) -> None:
-    """Serve the dashboard (waitress), with the scheduled jobs in a background thread.
+    """Serve the dashboard, with the scheduled jobs in a background thread.
 
-    The jobs (silent-station alerts, the purge of old screenings) run every 30 s in each process;
-    they are idempotent, so several processes on one database are fine.
+    One asyncio loop holds every connection (uvicorn); requests run in worker threads, live pages
+    on the loop (dashboard/serve.py). The jobs (silent-station alerts, the purge of old screenings)
+    run every 30 s in each process; they are idempotent, so several processes on one database are
+    fine.
     """
     from dashboard.jobs import Scheduler
 
@@ -344,21 +409,26 @@ def run(
         if dev:
             app.run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
         else:
-            import waitress
+            from dashboard.serve import make_server
 
             click.echo(f"dashboard on http://{host}:{port}/")
+            _raise_open_files_limit()
             _warn_if_few_open_files(connection_limit + threads + 64)
-            waitress.serve(
-                app,
-                host=host,
-                port=port,
-                threads=threads,
-                connection_limit=connection_limit,
-                channel_timeout=120,
-                asyncore_use_poll=True,  # select() fails past file descriptor 1023; poll() does not
-            )
+            make_server(app, host, port, threads=threads, connection_limit=connection_limit).run()
     finally:
         scheduler.stop.set()
+
+
+def _raise_open_files_limit() -> None:
+    """Raise the soft open-files limit to the hard one: every connection is a file descriptor."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as err:
+            log.warning("cannot raise the open-files limit from %s to %s: %s", soft, hard, err)
 
 
 def _warn_if_few_open_files(needed: int) -> None:

@@ -310,6 +310,7 @@ class _Batch:
                 "override",
                 f"screening {event.id} at {self.sender.station_name}: {event.decision} ({event.reason}); "
                 f"why: {event.override_reason or '-'}",
+                room_id=self.sender.room_id,
             )
         fever = event.reason.startswith("fever") or (
             event.body_c is not None and event.body_c >= self.rules.fever_c
@@ -348,6 +349,7 @@ class _Batch:
             "correction",
             f"{sender.room_slug} {amount} -> {change.occupancy_people} at {sender.station_name}; "
             f"why: {event.reason or '-'}",
+            room_id=sender.room_id,
         )
 
     def _actor(self, who: str) -> str:

@@ -1,4 +1,4 @@
-"""Scheduled jobs: purge old screenings (privacy) and alert on silent stations.
+"""Scheduled jobs: purge old health data (privacy) and alert on silent stations.
 
 ``gerbang dashboard purge`` runs both once (for cron or a systemd timer); ``gerbang dashboard run``
 also starts ``Scheduler``, a daemon thread that runs them every ``interval_s``. Both are safe to run
@@ -19,27 +19,58 @@ from sqlalchemy.orm import Session
 from dashboard import audit, live
 from dashboard.db import new_session, utc_now
 from dashboard.ingest import alert_payload
-from dashboard.models import Alert, AlertKind, LiveEvent, LoginAttempt, Room, Screening, Station
+from dashboard.models import (
+    Alert,
+    AlertKind,
+    AuditEntry,
+    LiveEvent,
+    LoginAttempt,
+    Room,
+    Screening,
+    Station,
+    StationStatus,
+)
 
 log = logging.getLogger(__name__)
 LIVE_KEEP_S = 24 * 3600
 
 
-def purge(session: Session, keep_days: int, now: datetime | None = None) -> int:
-    """Delete screenings older than ``keep_days``, and live messages and login attempts older than a day.
+#: Audit actions whose detail carries health data: a screening's decision and why (overrides), an
+#: alert's kind (acknowledgements). Their entries are kept as long as the screenings, no longer.
+HEALTH_AUDIT_ACTIONS = ("override", "acknowledge")
+
+
+def purge(session: Session, keep_days: int, now: datetime | None = None) -> dict[str, int]:
+    """Delete health data older than ``keep_days``: the one retention rule (``PURGE_AFTER_DAYS``).
+
+    It covers every table holding temperatures or decisions: screenings, alerts, the audit log's
+    entries about them (``HEALTH_AUDIT_ACTIONS``) and station statuses. Live messages and login
+    attempts go after a day.
 
     Returns:
-        The number of screenings deleted.
+        Rows deleted per table, in the order ``purge`` reports them: ``screenings``, ``alerts``,
+        ``audit entries``, ``station statuses``.
     """
     now = now or utc_now()
     cutoff = now - timedelta(days=keep_days)
+    statements = {
+        "screenings": delete(Screening).where(Screening.at < cutoff),
+        "alerts": delete(Alert).where(Alert.at < cutoff),
+        "audit entries": delete(AuditEntry).where(
+            AuditEntry.at < cutoff, AuditEntry.action.in_(HEALTH_AUDIT_ACTIONS)
+        ),
+        "station statuses": delete(StationStatus).where(StationStatus.at < cutoff),
+    }
     # a DELETE's result is a CursorResult, which counts the rows
-    result = cast("CursorResult[Any]", session.execute(delete(Screening).where(Screening.at < cutoff)))
-    deleted = result.rowcount
+    deleted = {
+        name: cast("CursorResult[Any]", session.execute(statement)).rowcount
+        for name, statement in statements.items()
+    }
     session.execute(delete(LiveEvent).where(LiveEvent.at < now - timedelta(seconds=LIVE_KEEP_S)))
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(seconds=LIVE_KEEP_S)))
-    if deleted:
-        audit.record(session, "scheduler", "purge", f"{deleted} screenings before {cutoff.isoformat()}")
+    if any(deleted.values()):
+        counts = ", ".join(f"{number} {name}" for name, number in deleted.items())
+        audit.record(session, "scheduler", "purge", f"{counts} before {cutoff.isoformat()}")
     session.commit()
     return deleted
 
@@ -90,8 +121,8 @@ def run_once(app: Flask) -> None:
     try:
         check_silent(session, app.config["STATION_SILENT_S"])
         deleted = purge(session, app.config["PURGE_AFTER_DAYS"])
-        if deleted:
-            log.info("purged %s screenings", deleted)
+        if any(deleted.values()):
+            log.info("purged %s", ", ".join(f"{number} {name}" for name, number in deleted.items()))
     finally:
         session.close()
 

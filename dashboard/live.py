@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -25,13 +25,17 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from dashboard import metrics, notify
+from dashboard import metrics, notify, scope
 from dashboard.auth import require_role
 from dashboard.db import get_engine, get_session, utc_now
 from dashboard.models import LiveEvent, Role
 
 bp = Blueprint("live", __name__, url_prefix="/live")
 MAX_ID = 2**63 - 1  # the largest id the column holds (a 64-bit integer)
+#: Set in the environ by ``dashboard.livestream``: the view then says where to start, and the event
+#: loop streams (no request thread is held).
+HANDOFF_KEY = "gerbang.live_handoff"
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class Notifier(Protocol):
@@ -149,6 +153,7 @@ def stream(
     duration_s: float,
     heartbeat_s: float = 10.0,
     min_read_interval_s: float = 0.0,
+    may_see: Callable[[Message], bool] | None = None,
 ) -> Iterator[str]:
     """Yield SSE text for ``duration_s``; the browser's EventSource then reconnects by itself.
 
@@ -160,13 +165,15 @@ def stream(
         min_read_interval_s: Shortest time between two reads: a fleet commits hundreds of times a
             second, and each commit wakes every stream; a read gathers whatever came meanwhile. The
             first change after a quiet spell is read at once.
+        may_see: Which messages the stream carries (``scope``: the user's sites); all by default.
     """
     yield "retry: 1000\n\n"
     started = last_beat = time.monotonic()
     while True:
         read_at = time.monotonic()
         for message in reader.read():
-            yield message.to_sse()
+            if may_see is None or may_see(message):
+                yield message.to_sse()
         now = time.monotonic()
         if now - started >= duration_s:
             return
@@ -192,14 +199,19 @@ def events() -> Response:
         after_id = min(max(int(start), 0), MAX_ID) if start is not None else last_id(get_session())
     except ValueError:
         after_id = last_id(get_session())
+    start_at = scope.stream_start(get_session(), after_id)
+    handoff = request.environ.get(HANDOFF_KEY)
+    if handoff is not None:  # served on the event loop (dashboard.livestream): say where to start
+        handoff.append(start_at)
+        return Response(b"", mimetype="text/event-stream", headers=STREAM_HEADERS)
     config = current_app.config
     reader = OutboxReader(get_engine(), after_id, config["LIVE_GAP_GRACE_S"])
     notifier = current_app.extensions["gerbang_notifier"]
     body = stream(
-        reader, notifier, config["LIVE_STREAM_S"], min_read_interval_s=config["LIVE_MIN_READ_INTERVAL_S"]
+        reader,
+        notifier,
+        config["LIVE_STREAM_S"],
+        min_read_interval_s=config["LIVE_MIN_READ_INTERVAL_S"],
+        may_see=start_at.may_see,
     )
-    return Response(
-        metrics.current().track_stream(body),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return Response(metrics.current().track_stream(body), mimetype="text/event-stream", headers=STREAM_HEADERS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -80,8 +81,13 @@ def add_room(
         occupancy_people=0,
     )
     session.add(room)
+    session.flush()
     audit.record(
-        session, actor, "add-room", f"{site_slug}/{room_slug} capacity {capacity_people} share {share}"
+        session,
+        actor,
+        "add-room",
+        f"{site_slug}/{room_slug} capacity {capacity_people} share {share}",
+        room_id=room.id,
     )
     session.commit()
     return room
@@ -101,7 +107,7 @@ def add_station(session: Session, name: str, room_slug: str, *, actor: str = "cl
     token = secrets.token_urlsafe(32)
     station = Station(room=room, name=name, token_sha256=token_hash(token))
     session.add(station)
-    audit.record(session, actor, "add-station", f"{name} in {room_slug}")
+    audit.record(session, actor, "add-station", f"{name} in {room_slug}", room_id=room.id)
     session.commit()
     return station, token
 
@@ -123,7 +129,13 @@ def rotate_token(session: Session, name: str, *, actor: str = "cli") -> str:
     was_revoked = station.revoked_at is not None
     station.token_sha256 = token_hash(token)
     station.revoked_at = None
-    audit.record(session, actor, "rotate-token", f"{name}" + (" (was revoked)" if was_revoked else ""))
+    audit.record(
+        session,
+        actor,
+        "rotate-token",
+        f"{name}" + (" (was revoked)" if was_revoked else ""),
+        room_id=station.room_id,
+    )
     session.commit()
     return token
 
@@ -136,15 +148,32 @@ def revoke_station(session: Session, name: str, *, actor: str = "cli") -> Statio
     station.revoked_at = utc_now()
     # Forget the old token's hash too, so it cannot come back by any path.
     station.token_sha256 = token_hash(secrets.token_urlsafe(32))
-    audit.record(session, actor, "revoke-station", name)
+    audit.record(session, actor, "revoke-station", name, room_id=station.room_id)
     session.commit()
     return station
 
 
 def create_user(
-    session: Session, username: str, password: str, role: Role, *, locale: str = "id", actor: str = "cli"
+    session: Session,
+    username: str,
+    password: str,
+    role: Role,
+    *,
+    locale: str = "id",
+    sites: Sequence[str] = (),
+    actor: str = "cli",
 ) -> User:
-    """Create a user with a hashed password; raise ``SetupError`` if the name is taken."""
+    """Create a user with a hashed password; raise ``SetupError`` if the name is taken.
+
+    Args:
+        session: The database session (committed here).
+        username: Letters, digits, ``.``, ``_`` or ``-``.
+        password: At least 8 characters.
+        role: Guard, supervisor or admin.
+        locale: ``id`` or ``en``.
+        sites: Slugs of the sites a guard or supervisor sees (admins see every site).
+        actor: Who did it, for the audit log.
+    """
     if not NAME.fullmatch(username):
         raise SetupError(
             _n("user name must be letters, digits, '.', '_' or '-', got %(name)s"), name=repr(username[:64])
@@ -155,8 +184,36 @@ def create_user(
         raise SetupError(_n("language must be one of %(choices)s"), choices=", ".join(LOCALES))
     if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise SetupError(_n("user %(name)s exists already"), name=repr(username))
+    found_sites = _sites(session, sites)
     user = User(username=username, password_hash=hash_password(password), role=str(role), locale=locale)
+    user.sites = found_sites
     session.add(user)
-    audit.record(session, actor, "create-user", f"{username} as {role}")
+    at = f" at {', '.join(s.slug for s in found_sites)}" if found_sites else ""
+    audit.record(session, actor, "create-user", f"{username} as {role}{at}")
+    session.commit()
+    return user
+
+
+def _sites(session: Session, slugs: Sequence[str]) -> list[Site]:
+    """The sites named by ``slugs``; raise ``SetupError`` naming any that does not exist."""
+    wanted = sorted(set(slugs))
+    found = session.execute(select(Site).where(Site.slug.in_(wanted)).order_by(Site.slug)).scalars().all()
+    missing = sorted(set(wanted) - {site.slug for site in found})
+    if missing:
+        raise SetupError(f"no site {', '.join(repr(m[:64]) for m in missing)} (add a room to make one)")
+    return list(found)
+
+
+def set_user_sites(session: Session, username: str, slugs: Sequence[str], *, actor: str = "cli") -> User:
+    """Make ``slugs`` the sites of user ``username`` (replacing the ones before).
+
+    Pages follow from the user's next request; an open live stream at its next reconnect (within
+    ``LIVE_STREAM_S``).
+    """
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise SetupError(f"no user {username[:64]!r}")
+    user.sites = _sites(session, slugs)
+    audit.record(session, actor, "user-sites", f"{username}: {', '.join(s.slug for s in user.sites) or '-'}")
     session.commit()
     return user

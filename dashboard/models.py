@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dashboard.db import Base, BigId, UTCDateTime, utc_now
@@ -129,6 +140,16 @@ class Door(Base):
     station: Mapped[Station] = relationship(back_populates="doors")
 
 
+#: The sites each guard and supervisor works at: they see those sites' rooms, stations, screenings
+#: and alerts, and no others (admins see every site, whatever is here).
+user_sites = Table(
+    "user_sites",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class User(Base):
     """A person who logs in: a guard, a supervisor or an admin."""
 
@@ -144,6 +165,7 @@ class User(Base):
     #: Bumped to end every session of the user (logout, disabling): a cookie carries the value it
     #: was issued with, and one with an older value no longer logs anyone in.
     session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    sites: Mapped[list[Site]] = relationship(secondary=user_sites, order_by="Site.slug")
 
     # flask-login's user protocol
     @property
@@ -303,6 +325,9 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: The room the entry is about (an override, a correction, a room's or a station's settings), so
+    #: a supervisor sees only their sites' entries; none for users, logins and purges (admins only).
+    room_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class LiveEvent(Base):

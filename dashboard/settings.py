@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from dashboard import audit, manage
+from dashboard import audit, manage, scope
 from dashboard.auth import end_sessions, require_role
 from dashboard.db import get_session
 from dashboard.i18n import _n
@@ -35,11 +35,38 @@ def _number(name: str, kind: type[int] | type[float]) -> int | float:
 
 def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
-    sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
+    sites = (
+        db.execute(
+            select(Site)
+            .options(selectinload(Site.rooms))
+            .where(scope.sites_clause(Site.id))
+            .order_by(Site.slug)
+        )
+        .scalars()
+        .all()
+    )
     stations = (
-        db.execute(select(Station).options(joinedload(Station.room)).order_by(Station.name)).scalars().all()
+        db.execute(
+            select(Station)
+            .options(joinedload(Station.room))
+            .where(scope.stations_clause(Station.id))
+            .order_by(Station.name)
+        )
+        .scalars()
+        .all()
     )
     return render_template("settings.html", sites=sites, stations=stations, **extra), status
+
+
+def _own_station(name: str) -> None:
+    """404 unless station ``name`` is in one of the user's sites."""
+    found = (
+        get_session()
+        .execute(select(Station.id).where(Station.name == name, scope.stations_clause(Station.id)))
+        .first()
+    )
+    if found is None:
+        abort(404, _("No such station."))
 
 
 @bp.get("/")
@@ -52,8 +79,15 @@ def index() -> ResponseReturnValue:
 @bp.post("/rooms")
 @require_role(Role.SUPERVISOR)
 def add_room() -> ResponseReturnValue:
-    """Add a room (and its site, on first use)."""
+    """Add a room (and its site, on first use: admins only; a supervisor adds rooms to their sites)."""
     db = get_session()
+    ids = scope.site_ids()
+    if ids is not None:
+        site = db.execute(
+            select(Site).where(Site.slug == request.form.get("site", "").strip())
+        ).scalar_one_or_none()
+        if site is None or site.id not in ids:
+            return _settings_page(403, error=_("You may add rooms only to your own sites."))
     try:
         room = manage.add_room(
             db,
@@ -77,7 +111,7 @@ def update_room(room: str) -> ResponseReturnValue:
     """Change a room's name, capacity or share (and so its limit)."""
     db = get_session()
     found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
-    if found is None:
+    if found is None or not scope.may_see_room(found):
         abort(404, _("No such room."))
     try:
         capacity = manage.check_capacity(int(_number("capacity", int)))
@@ -87,7 +121,13 @@ def update_room(room: str) -> ResponseReturnValue:
     found.capacity_people = capacity
     found.share_permille = share_permille
     found.name = (request.form.get("name", "").strip() or found.name)[:200]
-    audit.record(db, current_user.username, "update-room", f"{room} capacity {capacity} share {found.share}")
+    audit.record(
+        db,
+        current_user.username,
+        "update-room",
+        f"{room} capacity {capacity} share {found.share}",
+        room_id=found.id,
+    )
     db.commit()
     flash(_("Room %(room)s saved: limit %(limit)s.", room=found.slug, limit=found.limit_people), "ok")
     return redirect(url_for("settings.index"))
@@ -98,6 +138,9 @@ def update_room(room: str) -> ResponseReturnValue:
 def add_station() -> ResponseReturnValue:
     """Register a station and show its token once."""
     db = get_session()
+    room = db.execute(select(Room).where(Room.slug == request.form.get("room", ""))).scalar_one_or_none()
+    if room is not None and not scope.may_see_room(room):
+        return _settings_page(400, error=_("No such room."))
     try:
         station, token = manage.add_station(
             db,
@@ -117,6 +160,7 @@ def add_station() -> ResponseReturnValue:
 def rotate_token(station: str) -> ResponseReturnValue:
     """Give a station a new token and show it once; the old one stops working at once."""
     db = get_session()
+    _own_station(station)
     try:
         token = manage.rotate_token(db, station, actor=current_user.username)
     except SetupError as err:
@@ -134,6 +178,7 @@ def rotate_token(station: str) -> ResponseReturnValue:
 def revoke_station(station: str) -> ResponseReturnValue:
     """Refuse a station from now on; a new token lets it in again."""
     db = get_session()
+    _own_station(station)
     try:
         manage.revoke_station(db, station, actor=current_user.username)
     except SetupError as err:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from dashboard import audit, charts, jobs, live, occupancy, timeutil
+from dashboard import audit, charts, jobs, live, occupancy, scope, timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
@@ -31,6 +31,15 @@ from dashboard.reports import occupancy_points, opening_occupancy
 bp = Blueprint("ui", __name__)
 
 
+def alerts_clause() -> object:
+    """Alerts of the user's rooms, or of their stations when an alert names no room."""
+    if scope.site_ids() is None:
+        return Alert.id.is_not(None)
+    return scope.rooms_clause(Alert.room_id) | (
+        Alert.room_id.is_(None) & scope.stations_clause(Alert.station_id)
+    )
+
+
 def room_cards(rooms: list[Room]) -> list[dict[str, object]]:
     """The figures of a room card: count, limit, state."""
     near_share = current_app.config["NEAR_SHARE"]
@@ -43,11 +52,20 @@ def overview() -> ResponseReturnValue:
     """Every site's rooms with live occupancy cards and the open alerts."""
     db = get_session()
     live_after = live.last_id(db)
-    sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
+    sites = (
+        db.execute(
+            select(Site)
+            .options(selectinload(Site.rooms))
+            .where(scope.sites_clause(Site.id))
+            .order_by(Site.slug)
+        )
+        .scalars()
+        .all()
+    )
     open_alerts = db.execute(
         select(Alert)
         .options(joinedload(Alert.room), joinedload(Alert.station))
-        .where(Alert.acknowledged_at.is_(None))
+        .where(Alert.acknowledged_at.is_(None), alerts_clause())
         .order_by(Alert.at.desc())
         .limit(10)
     ).scalars()
@@ -66,7 +84,7 @@ def room_page(room: str) -> ResponseReturnValue:
     db = get_session()
     live_after = live.last_id(db)
     found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
-    if found is None:
+    if found is None or not scope.may_see_room(found):
         abort(404, _("No such room."))
     since, until = timeutil.day_bounds(timeutil.today())
     opening = opening_occupancy(db, found.id, since)
@@ -138,7 +156,7 @@ def alerts() -> ResponseReturnValue:
     rows = db.execute(
         select(Alert)
         .options(joinedload(Alert.room), joinedload(Alert.station))
-        .where((Alert.acknowledged_at.is_(None)) | (Alert.at >= since))
+        .where((Alert.acknowledged_at.is_(None)) | (Alert.at >= since), alerts_clause())
         .order_by(Alert.acknowledged_at.is_not(None), Alert.at.desc())
         .limit(500)
     ).scalars()
@@ -150,13 +168,18 @@ def alerts() -> ResponseReturnValue:
 def acknowledge(alert_id: int) -> ResponseReturnValue:
     """Acknowledge an alert."""
     db = get_session()
-    alert = db.get(Alert, alert_id)
+    alert = db.execute(select(Alert).where(Alert.id == alert_id, alerts_clause())).scalar_one_or_none()
     if alert is None:
         abort(404, _("No such alert."))
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utc_now()
         alert.acknowledged_by = current_user.username
-        audit.record(db, current_user.username, "acknowledge", f"alert {alert.id} ({alert.kind})")
+        room_id = (
+            alert.room_id if alert.room_id is not None else (alert.station.room_id if alert.station else None)
+        )
+        audit.record(
+            db, current_user.username, "acknowledge", f"alert {alert.id} ({alert.kind})", room_id=room_id
+        )
         db.commit()
     return redirect(url_for("ui.alerts"))
 
@@ -167,9 +190,20 @@ def queue() -> ResponseReturnValue:
     """Each room's queue today: tickets waiting, called and served."""
     db = get_session()
     since, _until = timeutil.day_bounds(timeutil.today())
-    rooms = db.execute(select(Room).options(joinedload(Room.site)).order_by(Room.slug)).scalars().all()
+    rooms = (
+        db.execute(
+            select(Room)
+            .options(joinedload(Room.site))
+            .where(scope.sites_clause(Room.site_id))
+            .order_by(Room.slug)
+        )
+        .scalars()
+        .all()
+    )
     tickets = db.execute(
-        select(QueueTicket).where(QueueTicket.issued_at >= since).order_by(QueueTicket.ticket)
+        select(QueueTicket)
+        .where(QueueTicket.issued_at >= since, scope.rooms_clause(QueueTicket.room_id))
+        .order_by(QueueTicket.ticket)
     ).scalars()
     by_room: dict[int, dict[str, list[int]]] = {
         room.id: {s.value: [] for s in TicketStatus} for room in rooms
@@ -187,11 +221,13 @@ def corrections() -> ResponseReturnValue:
     """Today's corrections, with who and why, beside each room's counted figures."""
     db = get_session()
     since, until = timeutil.day_bounds(timeutil.today())
-    rooms = db.execute(select(Room).order_by(Room.slug)).scalars().all()
+    rooms = (
+        db.execute(select(Room).where(scope.sites_clause(Room.site_id)).order_by(Room.slug)).scalars().all()
+    )
     rows = db.execute(
         select(Correction)
         .options(joinedload(Correction.station), joinedload(Correction.room))
-        .where(Correction.at >= since, Correction.at < until)
+        .where(Correction.at >= since, Correction.at < until, scope.rooms_clause(Correction.room_id))
         .order_by(Correction.at.desc())
     ).scalars()
     by_room: dict[int, list[Correction]] = {}
@@ -209,10 +245,15 @@ def audit_log() -> ResponseReturnValue:
     """The newest 500 audit entries: overrides, corrections, settings, users, logins, purges."""
     db = get_session()
     action = request.args.get("action", "")[:64]
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(500)
+    visible = scope.rooms_clause(AuditEntry.room_id)  # entries about no room: admins only
+    query = select(AuditEntry).where(visible).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(500)
     if action:
         query = query.where(AuditEntry.action == action)
-    actions = db.execute(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).scalars().all()
+    actions = (
+        db.execute(select(AuditEntry.action).where(visible).distinct().order_by(AuditEntry.action))
+        .scalars()
+        .all()
+    )
     return render_template(
         "audit.html",
         entries=list(db.execute(query).scalars()),

@@ -152,6 +152,15 @@ class KioskSection:
     host: str = "127.0.0.1"
     port: int = field(default=8088, metadata=_range(0, 65535))
     pin_env: str = "GERBANG_KIOSK_PIN"
+    #: Host names the screen is opened by, besides ``host``, 127.0.0.1 and localhost: any other Host
+    #: header is a 400 (a page of another site, rebinding its name to this address, reads nothing).
+    #: IPv6 literals cannot be named (Werkzeug's check reads names and IPv4 addresses only).
+    names: tuple[str, ...] = ()
+
+    def trusted_hosts(self) -> list[str]:
+        """Every name the kiosk answers to (``0.0.0.0`` or ``::`` are no name a browser sends)."""
+        own = [] if self.host in ("0.0.0.0", "::", "") or ":" in self.host else [self.host]
+        return list(dict.fromkeys(["127.0.0.1", "localhost", *own, *self.names]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,7 @@ def create_kiosk(
     preview: Preview | None = None,
     door_view: Preview | None = None,
     metrics: MetricsPage | None = None,
+    trusted_hosts: list[str] | None = None,
 ) -> Flask:
     """Build the kiosk's web app.
 
@@ -123,8 +124,12 @@ def create_kiosk(
         door_view: The door camera's newest frame with its counting lines, or None when the station
             does not count by camera.
         metrics: The station's figures for ``/metrics`` (Prometheus), or None for none.
+        trusted_hosts: The Host header names the kiosk answers (``KioskSection.trusted_hosts``);
+            others get a 400, so a rebound DNS name cannot read temperatures or the camera. None
+            answers any (tests).
     """
     app = Flask(__name__, static_folder="kiosk_static", template_folder="templates")
+    app.config["TRUSTED_HOSTS"] = trusted_hosts
     guard = PinGuard(pin)
     alternatives = {k: v for k, v in (alternatives or {}).items() if v}
 

@@ -151,6 +151,7 @@ class Runner:
                 "link": config.alternatives.link,
             },
             guide=config.camera.guide,
+            trusted_hosts=config.kiosk.trusted_hosts(),
             preview=self.preview,
             door_view=self.door_view,
             metrics=self.metrics,

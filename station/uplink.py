@@ -42,6 +42,10 @@ class UplinkError(Exception):
     """The dashboard could not be reached or failed; try again later."""
 
 
+class BatchTooLargeError(UplinkError):
+    """The dashboard refused the request as too large (413): send fewer events at a time."""
+
+
 class ServerError(UplinkError):
     """The dashboard failed on this batch (500): maybe a fault of its own, maybe one event it chokes on."""
 
@@ -103,6 +107,8 @@ class HttpSender:
         detail = _error_text(payload, http.client.responses.get(status, "error"))
         if status == 400:
             raise BatchRejectedError(detail)
+        if status == 413:
+            raise BatchTooLargeError(f"{self.url} answered 413: {detail}")
         if status == 500:
             raise ServerError(f"{self.url} answered 500: {detail}")
         raise UplinkError(f"{self.url} answered {status}: {detail}")
@@ -176,11 +182,13 @@ class Uplink:
     """Ships pending journal entries in batches, oldest first, until stopped.
 
     A refused batch is split to find the refused event, which is set aside (with the reason) so it
-    cannot block the events behind it; the rest go on. Network failures back off exponentially. A
-    batch that keeps failing with a server error (500) is sent one event at a time: an event that
-    fails while the events after it go through is set aside too (one string the dashboard chokes on
-    must not stop the station's flow for good); when every one fails, the dashboard is down and
-    nothing is set aside. Set-aside events stay in the journal (``gerbang station resend``).
+    cannot block the events behind it; the rest go on. A batch too large for the dashboard (413) is
+    halved until it fits, and batches grow back after it; one event too large on its own is set
+    aside. Network failures back off exponentially. A batch that keeps failing with a server error
+    (500) is sent one event at a time: an event that fails while the events after it go through is
+    set aside too (one string the dashboard chokes on must not stop the station's flow for good);
+    when every one fails, the dashboard is down and nothing is set aside. Set-aside events stay in
+    the journal (``gerbang station resend``).
 
     Args:
         journal: The station's journal.
@@ -215,6 +223,7 @@ class Uplink:
         self._backoff_max_s = backoff_max_s
         self._idle_s = idle_s
         self._wake = threading.Event()
+        self._size_limit = batch_size  # lowered after a 413, grown back after each batch that fits
         self.online: bool | None = None
         self.sent = 0
 
@@ -246,7 +255,7 @@ class Uplink:
 
     def ship_once(self) -> int:
         """Send one batch; return how many events were confirmed (0 when none waited)."""
-        entries = self.journal.pending(self.batch_size)
+        entries = self.journal.pending(self._size_limit)
         if not entries:
             return 0
         first, failures = self._failing
@@ -256,9 +265,19 @@ class Uplink:
             self.sender.send([entry.body for entry in entries])
         except BatchRejectedError:
             return self._one_by_one(entries)
+        except BatchTooLargeError as err:
+            if len(entries) == 1:
+                self._set_aside(entries[0].seq, str(entries[0].body.get("id")), str(err))
+                return 1
+            self._size_limit = max(1, len(entries) // 2)
+            log.info(
+                "the dashboard found %s events too large a batch; sending %s", len(entries), self._size_limit
+            )
+            return self.ship_once()
         except ServerError:
             self._failing = (entries[0].seq, failures + 1 if first == entries[0].seq else 1)
             raise
+        self._size_limit = min(self.batch_size, self._size_limit * 2)
         self._failing = (0, 0)
         self.journal.mark_sent([entry.seq for entry in entries])
         self.sent += len(entries)
@@ -273,6 +292,8 @@ class Uplink:
                 self.sender.send([entry.body])
             except BatchRejectedError as refused:
                 self._set_aside(entry.seq, str(entry.body.get("id")), refused.message)
+            except BatchTooLargeError as err:
+                self._set_aside(entry.seq, str(entry.body.get("id")), str(err))
             except ServerError as err:
                 failed.append((entry.seq, str(entry.body.get("id")), str(err)))
                 continue

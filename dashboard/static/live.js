@@ -5,9 +5,30 @@
   "use strict";
   var url = document.body.getAttribute("data-live-url");
   if (!url || !window.EventSource) { return; }
-  var source = new EventSource(url);
+  var lastId = null;
 
-  source.addEventListener("occupancy", function (message) {
+  // EventSource reconnects by itself after a dropped stream, but gives up on an answer that is not
+  // a stream (503 when the server has its fill of live pages, with Retry-After: 5): then open a new
+  // one a few seconds later, after the last message this page got.
+  function connect() {
+    var target = url;
+    if (lastId !== null) { target = url.replace(/([?&]after=)[^&]*/, "$1" + encodeURIComponent(lastId)); }
+    var source = new EventSource(target);
+    source.addEventListener("occupancy", onOccupancy);
+    source.addEventListener("alert", onAlert);
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) {
+        window.setTimeout(connect, 5000 + Math.floor(Math.random() * 5000));
+      }
+    });
+  }
+
+  function remember(message) {
+    if (message.lastEventId) { lastId = message.lastEventId; }
+  }
+
+  function onOccupancy(message) {
+    remember(message);
     var data = JSON.parse(message.data);
     document.querySelectorAll(".card[data-room]").forEach(function (card) {
       if (card.getAttribute("data-room") !== data.room) { return; }
@@ -18,9 +39,10 @@
       var state = card.querySelector(".state");
       if (state) { state.textContent = state.getAttribute("data-" + data.state) || data.state; }
     });
-  });
+  }
 
-  source.addEventListener("alert", function (message) {
+  function onAlert(message) {
+    remember(message);
     var data = JSON.parse(message.data);
     var list = document.getElementById("live-alerts");
     if (!list) { return; }
@@ -29,5 +51,7 @@
     var kind = list.getAttribute("data-" + String(data.kind)) || String(data.kind);
     item.textContent = [kind, data.room || "", data.station || "", data.detail || ""].join(" · ");
     list.insertBefore(item, list.firstChild);
-  });
+  }
+
+  connect();
 }());

@@ -8,18 +8,20 @@ reason; CI installs it, so there they always run.
 from __future__ import annotations
 
 import os
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dashboard_browser import PASSWORD, Site
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard import create_app, manage
 from dashboard.db import get_engine, new_session
 from dashboard.migrate import upgrade
 from dashboard.models import Role
+from dashboard.serve import make_server
 
 CHROMIUM = Path(os.environ.get("GERBANG_CHROMIUM", "/usr/bin/chromium"))
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -41,15 +43,22 @@ def dashboard_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with new_session(app) as session:
         manage.add_room(session, "kantor-pusat", "lobby", 10, 0.5, name="<script>alert('lobby')</script>")
         token = manage.add_station(session, "gate-1", "lobby")[1]
-        manage.create_user(session, "siti", PASSWORD, Role.SUPERVISOR, locale="en")
-        manage.create_user(session, "budi", PASSWORD, Role.GUARD, locale="en")
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+        manage.create_user(session, "siti", PASSWORD, Role.SUPERVISOR, locale="en", sites=["kantor-pusat"])
+        manage.create_user(session, "budi", PASSWORD, Role.GUARD, locale="en", sites=["kantor-pusat"])
+    # Served as `gerbang dashboard run` serves it: live pages on the event loop.
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = make_server(app, threads=8)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dashboard", daemon=True)
     thread.start()
-    yield Site(url=f"http://127.0.0.1:{server.server_port}", app=app, token=token)
-    server.shutdown()
-    server.server_close()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield Site(
+        url=f"http://127.0.0.1:{sock.getsockname()[1]}", app=app, token=token, server=server.config.app
+    )
+    server.should_exit = True
     thread.join(timeout=10)
+    sock.close()
     get_engine(app).dispose()
 
 

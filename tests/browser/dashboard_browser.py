@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
@@ -16,6 +17,7 @@ class Site:
     url: str
     app: Flask
     token: str
+    server: Any = None  # dashboard.serve.DashboardServer, when served as `gerbang dashboard run` does
 
 
 def log_in(page, username: str) -> None:

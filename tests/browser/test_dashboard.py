@@ -144,3 +144,23 @@ def test_a_supervisor_rotates_and_revokes_a_token_and_the_audit_log_shows_it(
     for action in ("add-station", "rotate-token", "revoke-station"):
         expect(audit.locator(f'tr[data-action="{action}"]').first).to_contain_text("siti")
     assert page.problems == []
+
+
+def test_a_page_refused_a_live_stream_tries_again_and_then_updates(
+    dashboard_page, dashboard_site: Site
+) -> None:
+    page, site = dashboard_page, dashboard_site
+    live = site.server.live
+    live.max_streams = 0  # the server has its fill of live pages: every stream is a 503
+    try:
+        log_in(page, "siti")
+        card = page.locator('.card[data-room="lobby"]')
+        before = current_count(site)
+        expect(card.locator(".count")).to_have_text(str(before))
+        page.wait_for_timeout(500)  # the refusal has come (EventSource gives up on a 503 by itself)
+    finally:
+        live.max_streams = 2000
+    post_events(site, event("crossing", direction="in"))
+    # the page opened a new stream a few seconds later, after the last message it had
+    expect(card.locator(".count")).to_have_text(str(before + 1), timeout=20_000)
+    assert [p for p in page.problems if "503" not in p] == []

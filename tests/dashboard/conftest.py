@@ -16,11 +16,12 @@ from click.testing import CliRunner, Result
 from dashboard_support import PASSWORD, FreshDatabases, app_settings
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from dashboard import create_app, manage
 from dashboard.db import Base, get_engine, new_session
 from dashboard.migrate import upgrade
-from dashboard.models import Role
+from dashboard.models import Role, Site
 
 
 @pytest.fixture(scope="session")
@@ -102,11 +103,20 @@ def make_station(app: Flask) -> Callable[[str, str], str]:
     return make
 
 
+DEFAULT_SITE = "kantor-pusat"  # make_room's site
+
+
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., str]:
-    def make(username: str, role: Role, locale: str = "en") -> str:
+    """Add a user working at ``sites`` (made when missing; by default make_room's site)."""
+
+    def make(username: str, role: Role, locale: str = "en", sites: tuple[str, ...] = (DEFAULT_SITE,)) -> str:
         with new_session(app) as session:
-            manage.create_user(session, username, PASSWORD, role, locale=locale)
+            for slug in sites:
+                if session.execute(select(Site).where(Site.slug == slug)).scalar_one_or_none() is None:
+                    session.add(Site(slug=slug, name=slug))
+            session.commit()
+            manage.create_user(session, username, PASSWORD, role, locale=locale, sites=sites)
         return username
 
     return make
@@ -116,8 +126,8 @@ def make_user(app: Flask) -> Callable[..., str]:
 def login(client: FlaskClient, make_user: Callable[..., str]) -> Callable[[Role], FlaskClient]:
     """Log the test client in as a new user of the given role."""
 
-    def log_in(role: Role, locale: str = "en") -> FlaskClient:
-        name = make_user(f"user-{role}", role, locale)
+    def log_in(role: Role, locale: str = "en", sites: tuple[str, ...] = (DEFAULT_SITE,)) -> FlaskClient:
+        name = make_user(f"user-{role}", role, locale, sites)
         response = client.post("/login", data={"username": name, "password": PASSWORD})
         assert response.status_code == 302, response.text
         return client

@@ -5,16 +5,20 @@ The walk is over ``app.url_map`` itself, so a view added without a guard fails h
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
+from dashboard_wire import bearer, correction, crossing, event, screening
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from dashboard.api import TOKEN_ATTR
 from dashboard.auth import PUBLIC_ATTR, ROLE_ATTR
-from dashboard.models import Role
+from dashboard.db import get_engine, new_session
+from dashboard.models import Alert, LiveEvent, Role, Room
 
 # Sample values for URL parameters, by name.
 SAMPLES = {
@@ -122,3 +126,163 @@ def test_the_right_role_gets_in(
             continue
         response = client.get(url(rule))
         assert response.status_code == 200, (rule.endpoint, response.status_code, response.text[:300])
+
+
+# --- Sites kept apart (issue 13, finding 10) ----------------------------------------------------
+# Two sites: the user's (kantor-pusat: room lobby, station gate-1) and another (cabang: room gudang,
+# station gate-9). What is the other site's must not show, and its URLs are answered 404.
+OTHER_MARKS = ("gudang", "gate-9", "39.4")  # its room, its station, its visitor's temperature
+OWN = {"room": "lobby", "site": "kantor-pusat", "station": "gate-1"}
+OTHER = {"room": "gudang", "site": "cabang", "station": "gate-9"}
+SITE_PARAMS = {"room", "site", "station", "alert_id"}
+
+
+@pytest.fixture
+def two_sites(app: Flask, client: FlaskClient, make_room: Callable, make_station: Callable) -> dict:
+    """Both sites with a fever each (alerts), crossings, a correction and a status; their alert ids."""
+    make_room("lobby")
+    make_room("gudang", site="cabang")
+    tokens = {"lobby": make_station("gate-1", "lobby"), "gudang": make_station("gate-9", "gudang")}
+    for room, body_c in (("lobby", 38.2), ("gudang", 39.4)):
+        events = [
+            crossing("in"),
+            screening("deny", reason="fever", body_c=body_c),
+            correction(delta=1),
+            event("status", device="thermometer", state="offline", detail="unplugged"),
+        ]
+        response = client.post("/api/v1/events", json={"events": events}, headers=bearer(tokens[room]))
+        assert response.status_code == 200, response.text
+    with new_session(app) as session:
+        alert_ids = {
+            room: session.execute(
+                select(Alert.id).join(Room, Alert.room_id == Room.id).where(Room.slug == room)
+            )
+            .scalars()
+            .first()
+            for room in ("lobby", "gudang")
+        }
+    return {
+        "own": {**OWN, "alert_id": alert_ids["lobby"]},
+        "other": {**OTHER, "alert_id": alert_ids["gudang"]},
+    }
+
+
+def site_url(rule: Rule, samples: dict) -> str:
+    values = {name: samples.get(name, SAMPLES.get(name)) for name in rule.arguments}
+    return rule.build(values)[1]
+
+
+def readable(app: Flask, role: Role) -> list[Rule]:
+    """The GET views ``role`` may open (the live stream and token views have their own tests)."""
+    found = []
+    for rule, method in rules(app):
+        needed = required_role(app, rule.endpoint)
+        if (
+            method == "GET"
+            and needed is not None
+            and role.rank >= needed.rank
+            and rule.endpoint != "live.events"
+        ):
+            found.append(rule)
+    return found
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        # a guard of kantor-pusat: its overview, rooms and queue, nothing of cabang
+        Role.GUARD,
+        # a supervisor of kantor-pusat: also its alerts, screenings, reports, exports and settings
+        Role.SUPERVISOR,
+    ],
+)
+def test_each_page_shows_only_the_users_sites(
+    app: Flask, client: FlaskClient, login: Callable, two_sites: dict, role: Role
+) -> None:
+    login(role, sites=("kantor-pusat",))
+    checked = 0
+    for rule in readable(app, role):
+        response = client.get(site_url(rule, two_sites["own"]))
+        assert response.status_code == 200, (rule.endpoint, response.status_code)
+        for mark in OTHER_MARKS:
+            assert mark not in response.text, (rule.endpoint, mark)
+        checked += 1
+    assert checked >= (3 if role is Role.GUARD else 10)
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        # a guard of kantor-pusat asking for cabang's room by name
+        Role.GUARD,
+        # a supervisor of kantor-pusat asking for cabang's room, report, station and alert
+        Role.SUPERVISOR,
+    ],
+)
+def test_the_other_sites_things_are_not_found(
+    app: Flask, client: FlaskClient, login: Callable, two_sites: dict, role: Role
+) -> None:
+    login(role, sites=("kantor-pusat",))
+    checked = 0
+    for rule, method in rules(app):
+        needed = required_role(app, rule.endpoint)
+        if needed is None or role.rank < needed.rank or not SITE_PARAMS & set(rule.arguments):
+            continue
+        response = client.open(site_url(rule, two_sites["other"]), method=method)
+        assert response.status_code == 404, (rule.endpoint, method, response.status_code)
+        checked += 1
+    assert checked >= (1 if role is Role.GUARD else 6)
+    # the API's occupancy read with a login
+    assert client.get("/api/v1/rooms/gudang/occupancy").status_code == 404
+    assert client.get("/api/v1/rooms/lobby/occupancy").status_code == 200
+
+
+def test_an_admin_sees_every_site(app: Flask, client: FlaskClient, login: Callable, two_sites: dict) -> None:
+    login(Role.ADMIN, sites=())
+    for rule in readable(app, Role.ADMIN):
+        for samples in (two_sites["own"], two_sites["other"]):
+            response = client.get(site_url(rule, samples))
+            assert response.status_code == 200, (rule.endpoint, response.status_code)
+    overview = client.get("/").text
+    assert "gudang" in overview
+    assert "lobby" in overview
+    assert "39.4" in client.get("/screenings.csv").text
+
+
+@pytest.mark.parametrize(
+    ("role", "sites", "rooms_seen"),
+    [
+        # a guard of kantor-pusat: the replay and the stream carry lobby's messages only
+        (Role.GUARD, ("kantor-pusat",), {"lobby"}),
+        # a supervisor of both sites sees both
+        (Role.SUPERVISOR, ("kantor-pusat", "cabang"), {"lobby", "gudang"}),
+        # a guard of no site sees nothing
+        (Role.GUARD, (), set()),
+        # an admin sees every site without belonging to one
+        (Role.ADMIN, (), {"lobby", "gudang"}),
+    ],
+)
+def test_the_live_replay_carries_only_the_users_sites(
+    client: FlaskClient, login: Callable, two_sites: dict, role: Role, sites: tuple, rooms_seen: set
+) -> None:
+    login(role, sites=sites)
+    body = client.get("/live/stream?after=0").get_data(as_text=True)
+    data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    assert {message.get("room") for message in data} == rooms_seen
+    if "gudang" not in rooms_seen:
+        assert all(mark not in body for mark in OTHER_MARKS)
+
+
+def test_the_live_stream_on_the_event_loop_keeps_sites_apart(
+    app: Flask, client: FlaskClient, login: Callable, two_sites: dict
+) -> None:
+    from dashboard.livestream import catch_up
+    from dashboard.scope import StreamStart
+
+    # the replay of the event-loop server (dashboard.livestream) filters with the same rule
+    start = StreamStart(0, rooms=frozenset({"lobby"}), stations=frozenset({"gate-1"}))
+    with new_session(app) as session:
+        newest = session.execute(select(func.max(LiveEvent.id))).scalar_one()
+    replay = catch_up(get_engine(app), start, 0, newest)
+    assert replay
+    assert {message.data.get("room") for message in replay} == {"lobby"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from dashboard_wire import bearer, crossing
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dashboard import jobs
 from dashboard.db import new_session, utc_now
-from dashboard.models import Alert, Room, Screening, Station
+from dashboard.models import Alert, AuditEntry, Room, Screening, Station, StationStatus
 
 
 def test_set_up_a_room_a_station_and_a_user(runner, app: Flask, client: FlaskClient) -> None:
@@ -101,8 +101,8 @@ def test_purge_deletes_only_old_screenings(runner, app: Flask, make_room, make_s
             _screening(session, days_old, room, station)
         session.commit()
     result = runner.invoke(["purge"])
-    assert result.output == "deleted 2 screenings\n"
-    assert runner.invoke(["purge", "--days", "1"]).output == "deleted 1 screenings\n"
+    assert result.output.splitlines()[0] == "deleted 2 screenings"
+    assert runner.invoke(["purge", "--days", "1"]).output.splitlines()[0] == "deleted 1 screenings"
     with new_session(app) as session:
         remaining = session.execute(select(Screening.at)).scalars().all()
     assert len(remaining) == 1
@@ -140,3 +140,105 @@ def test_forward_refuses_a_position_file_that_is_not_one(runner, tmp_path, monke
     result = runner.invoke(["forward", "--webhook", "http://127.0.0.1:9/hook", "--position", str(position)])
     assert result.exit_code == 1
     assert "forward.position should hold the id of an outbox message" in result.output
+
+
+def _aged(days_old: float) -> datetime:
+    return utc_now() - timedelta(days=days_old)
+
+
+def test_purge_removes_health_data_from_every_table_and_says_how_much(
+    runner, app: Flask, make_room, make_station
+) -> None:
+    make_room("aula")
+    make_station("gate-1", "aula")
+    with new_session(app) as session:
+        room = session.execute(select(Room)).scalar_one()
+        station = session.execute(select(Station)).scalar_one()
+        for days_old in (1, 31):
+            _screening(session, days_old, room, station)
+            session.add(Alert(kind="fever", room_id=room.id, station_id=station.id, at=_aged(days_old)))
+            session.add(
+                StationStatus(
+                    event_id=f"00000000-0000-4000-9000-{days_old:012d}",
+                    station_id=station.id,
+                    at=_aged(days_old),
+                    device="thermometer",
+                    state="online",
+                    detail="",
+                )
+            )
+            for action in ("override", "acknowledge", "update-room"):
+                session.add(AuditEntry(at=_aged(days_old), actor="siti", action=action, detail="38.4 °C"))
+        session.commit()
+    result = runner.invoke(["purge"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "deleted 1 screenings",
+        "deleted 1 alerts",
+        "deleted 2 audit entries",  # the override and the acknowledgement; a settings change stays
+        "deleted 1 station statuses",
+    ]
+    with new_session(app) as session:
+        assert len(session.execute(select(Alert)).scalars().all()) == 1
+        assert len(session.execute(select(StationStatus)).scalars().all()) == 1
+        kept = session.execute(select(AuditEntry.action, AuditEntry.at)).all()
+    old = {action for action, at in kept if at < _aged(30)}
+    assert old == {"update-room"}
+    assert runner.invoke(["purge"]).output.splitlines()[:4] == [
+        "deleted 0 screenings",
+        "deleted 0 alerts",
+        "deleted 0 audit entries",
+        "deleted 0 station statuses",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        # one site: the guard works there
+        (["--site", "kantor"], "user budi: guard, sites kantor"),
+        # several, given in any order, kept sorted
+        (["--site", "kantor", "--site", "cabang"], "user budi: guard, sites cabang, kantor"),
+        # every site taken away
+        (["--no-sites"], "user budi: guard, sites none"),
+    ],
+)
+def test_user_sets_the_sites_a_user_sees(runner, args: list[str], shown: str) -> None:
+    for site, room in (("kantor", "aula"), ("cabang", "gudang")):
+        assert runner.invoke(["add-room", site, room, "--capacity", "10"]).exit_code == 0
+    made = runner.invoke(
+        ["create-user", "budi", "--role", "guard", "--site", "cabang"], stdin="panjang-sekali\n"
+    )
+    assert made.output == "user budi created as guard at cabang\n"
+    assert runner.invoke(["user", "budi"]).output == "user budi: guard, sites cabang\n"
+    result = runner.invoke(["user", "budi", *args])
+    assert result.exit_code == 0
+    assert result.output == shown + "\n"
+    assert runner.invoke(["user", "budi"]).output == shown + "\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # a site that does not exist (a typo) is named, nothing changes
+        (["user", "budi", "--site", "kantr"], "no site 'kantr'"),
+        # no such user
+        (["user", "nobody", "--site", "kantor"], "no user 'nobody'"),
+        # both at once
+        (["user", "budi", "--site", "kantor", "--no-sites"], "not both"),
+    ],
+)
+def test_user_refuses_what_it_cannot_do(runner, args: list[str], message: str) -> None:
+    assert runner.invoke(["add-room", "kantor", "aula", "--capacity", "10"]).exit_code == 0
+    runner.invoke(["create-user", "budi", "--role", "guard", "--site", "kantor"], stdin="panjang-sekali\n")
+    result = runner.invoke(args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert runner.invoke(["user", "budi"]).output == "user budi: guard, sites kantor\n"
+
+
+def test_an_admin_sees_every_site_whatever_its_list(runner) -> None:
+    runner.invoke(["create-user", "ani", "--role", "admin"], stdin="panjang-sekali\n")
+    assert (
+        runner.invoke(["user", "ani"]).output == "user ani: admin, sites none (an admin: sees every site)\n"
+    )

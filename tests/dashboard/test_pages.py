@@ -50,7 +50,7 @@ def test_a_script_tag_as_a_room_name_is_shown_as_text(
     login(Role.SUPERVISOR)
     name = "<script>alert(1)</script>"
     response = client.post(
-        "/settings/rooms", data={"site": "kantor", "room": "aula", "name": name, "capacity": "8"}
+        "/settings/rooms", data={"site": "kantor-pusat", "room": "aula", "name": name, "capacity": "8"}
     )
     assert response.status_code == 302
     for path in ("/", "/rooms/aula", "/settings/", "/corrections", "/queue"):
@@ -58,7 +58,7 @@ def test_a_script_tag_as_a_room_name_is_shown_as_text(
         assert name not in page, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
     # and as a slug it is refused with a message
-    response = client.post("/settings/rooms", data={"site": "kantor", "room": name, "capacity": "8"})
+    response = client.post("/settings/rooms", data={"site": "kantor-pusat", "room": name, "capacity": "8"})
     assert response.status_code == 400
     assert "slug" in response.text
     assert name not in response.text
@@ -148,6 +148,26 @@ def test_csv_export(client: FlaskClient, supervisor, screened) -> None:
     assert fever["at"].endswith("+07:00")
     denied = next(row for row in rows if row["decision"] == "deny")
     assert denied["override_reason"] == "'=HYPERLINK(1)"  # a spreadsheet will not run it
+
+
+def test_the_csv_export_is_streamed_in_chunks_with_every_row(
+    client: FlaskClient, lobby: str, supervisor
+) -> None:
+    from dashboard.reports import CSV_CHUNK_ROWS
+
+    count = CSV_CHUNK_ROWS * 2 + 7
+    for start in range(0, count, 500):
+        post(client, lobby, *[screening("allow", body_c=36.5) for _ in range(min(500, count - start))])
+    response = client.get(f"/screenings.csv?from={TODAY}&to={TODAY}")
+    assert response.is_streamed  # not built in memory first
+    chunks = list(response.response)
+    assert len(chunks) == 3  # two full chunks and the rest
+    rows = list(
+        csv.DictReader(
+            io.StringIO(b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks).decode())
+        )
+    )
+    assert len(rows) == count
 
 
 def test_alerts_are_listed_and_acknowledged(app: Flask, client: FlaskClient, supervisor, screened) -> None:

@@ -13,7 +13,15 @@ import pytest
 
 from station.events import CrossingEvent, Direction
 from station.journal import Journal, JournalError
-from station.uplink import BatchRejectedError, HttpSender, Receipt, ServerError, Uplink, UplinkError
+from station.uplink import (
+    BatchRejectedError,
+    BatchTooLargeError,
+    HttpSender,
+    Receipt,
+    ServerError,
+    Uplink,
+    UplinkError,
+)
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -253,6 +261,8 @@ def http_dashboard():
         (503, {"error": "database unavailable"}, UplinkError),
         # a server error: retry, and narrow it down if the same batch keeps failing
         (500, {"error": "Internal Server Error"}, ServerError),
+        # a batch too large for the dashboard: split it
+        (413, {"error": "Request Entity Too Large"}, BatchTooLargeError),
         # a revoked token: retry later (a person must fix it), never drop events
         (401, {"error": "unknown station token"}, UplinkError),
     ],
@@ -378,3 +388,71 @@ def test_http_sender_odd_answers(status, body, message):
 def test_http_sender_unreachable():
     with pytest.raises(UplinkError, match="unreachable"):
         HttpSender("http://127.0.0.1:9", "t", timeout_s=2).send([crossing(1).to_json()])
+
+
+class SmallDashboard(FakeDashboard):
+    """Answers 413 to a request of more than ``max_events`` events or with an event over ``max_bytes``."""
+
+    def __init__(self, max_events, max_bytes=10_000):
+        super().__init__()
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.sizes = []
+
+    def send(self, events):
+        self.sizes.append(len(events))
+        if len(events) > self.max_events or any(len(json.dumps(e)) > self.max_bytes for e in events):
+            raise BatchTooLargeError("http://dashboard/api/v1/events answered 413: request too large")
+        return super().send(events)
+
+
+@pytest.mark.parametrize(
+    ("max_events", "first_sizes"),
+    [
+        # 50 too many, 25 fit: halved once, then the batches grow back to 50
+        (30, [50, 25, 50, 25, 50, 25]),
+        # only 5 fit at once: halved three times
+        (6, [50, 25, 12, 6]),
+    ],
+)
+def test_a_batch_too_large_for_the_dashboard_is_split_until_it_fits(tmp_path, max_events, first_sizes):
+    journal = Journal(tmp_path / "j.sqlite3")
+    events = [crossing(i) for i in range(120)]
+    for event in events:
+        journal.append(event)
+    dashboard = SmallDashboard(max_events)
+    uplink = Uplink(journal, dashboard, batch_size=50)
+    for _ in range(200):
+        if not uplink.ship_once():
+            break
+    assert [e["id"] for e in dashboard.received] == [e.id for e in events]  # all, in order, once
+    assert dashboard.sizes[: len(first_sizes)] == first_sizes
+    assert journal.pending_count() == 0
+    assert journal.set_aside() == []
+
+
+def test_one_event_too_large_on_its_own_is_set_aside_and_the_rest_go_on(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    big = crossing(1)
+    events = [crossing(0), big, crossing(2)]
+    for event in events:
+        journal.append(event)
+    dashboard = SmallDashboard(max_events=50)
+    original = dashboard.send
+
+    def send(batch):
+        if any(e["id"] == big.id for e in batch):
+            dashboard.sizes.append(len(batch))
+            raise BatchTooLargeError("http://dashboard/api/v1/events answered 413: request too large")
+        return original(batch)
+
+    dashboard.send = send
+    seen = []
+    uplink = Uplink(journal, dashboard, batch_size=50, on_set_aside=lambda i, r: seen.append((i, r)))
+    for _ in range(20):
+        if not uplink.ship_once():
+            break
+    assert [e["id"] for e in dashboard.received] == [events[0].id, events[2].id]
+    assert [s.event_id for s in journal.set_aside()] == [big.id]
+    assert "413" in journal.set_aside()[0].reason
+    assert seen[0][0] == big.id

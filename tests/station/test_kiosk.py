@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from station.config import KioskSection
 from station.core import Station
 from station.events import Direction
 from station.journal import Journal
@@ -164,3 +165,28 @@ def test_text_typed_at_the_kiosk_is_kept_as_valid_unicode(kiosk, typed, kept):
     assert client.post("/api/action", json=body).status_code == 200
     (correction,) = [e for e in station.journal.events() if e["type"] == "correction"]
     assert (correction["by"], correction["reason"]) == (kept, kept)
+
+
+@pytest.mark.parametrize(
+    ("kiosk_section", "host", "status"),
+    [
+        # the screen beside the station
+        (KioskSection(), "127.0.0.1:8088", 200),
+        # ... by name
+        (KioskSection(), "localhost:8088", 200),
+        # a name rebound to this address by another site's page: refused
+        (KioskSection(), "attacker.example:8088", 400),
+        # the station served on the LAN and opened by its configured name
+        (KioskSection(host="0.0.0.0", names=("loket-1.lan",)), "loket-1.lan:8088", 200),
+        # ... or by the address it was given
+        (KioskSection(host="192.168.1.20"), "192.168.1.20:8088", 200),
+        # ... but not by any other name
+        (KioskSection(host="0.0.0.0", names=("loket-1.lan",)), "evil.lan:8088", 400),
+    ],
+)
+def test_the_kiosk_answers_only_its_own_names(tmp_path, kiosk_section, host, status):
+    station, broadcaster = new_station(tmp_path)
+    app = create_kiosk(station, broadcaster, pin="2468", trusted_hosts=kiosk_section.trusted_hosts())
+    client = app.test_client()
+    for path in ("/", "/state", "/health"):
+        assert client.get(path, headers={"Host": host}).status_code == status, path

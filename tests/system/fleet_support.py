@@ -46,7 +46,8 @@ class Schema:
         upgrade(self.url)
         app = create_app({"DATABASE_URL": self.url, "SECRET_KEY": "fleet", "LIVE_NOTIFY": False})
         with new_session(app) as session:
-            manage.create_user(session, "pengawas", PASSWORD, Role.SUPERVISOR, locale="en")
+            # An admin: the rooms of these tests' sites are made later, and an admin sees every site.
+            manage.create_user(session, "pengawas", PASSWORD, Role.ADMIN, locale="en")
         get_engine(app).dispose()
 
     def kill_connections(self) -> int:
@@ -91,10 +92,16 @@ class Dashboard:
     """``gerbang dashboard run`` on a fixed port, which can be killed and started again."""
 
     def __init__(
-        self, database_url: str, log_dir: Path, threads: int = 8, extra_args: tuple[str, ...] = ()
+        self,
+        database_url: str,
+        log_dir: Path,
+        threads: int = 8,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.extra_args = extra_args
+        self.env = env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_dir = log_dir
@@ -105,7 +112,7 @@ class Dashboard:
     def start(self) -> None:
         self.starts += 1
         log = (self.log_dir / f"dashboard-{self.port}-{self.starts}.log").open("w")
-        env = {**os.environ, "GERBANG_INSECURE_COOKIES": "1", "GERBANG_SECRET_KEY": "fleet tests"}
+        env = {**os.environ, "GERBANG_INSECURE_COOKIES": "1", "GERBANG_SECRET_KEY": "fleet tests", **self.env}
         self.process = subprocess.Popen(
             [
                 GERBANG,

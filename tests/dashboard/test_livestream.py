@@ -1,0 +1,75 @@
+"""The event-loop live stream's parts: batches encoded once, each page's share, a lagging page closed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dashboard.live import Message
+from dashboard.livestream import QUEUE_BATCHES, Batch, LiveHub, Subscriber
+from dashboard.scope import StreamStart
+
+LOBBY = Message(11, "occupancy", {"room": "lobby", "occupancy": 1})
+GUDANG = Message(12, "occupancy", {"room": "gudang", "occupancy": 5})
+SILENT = Message(13, "alert", {"kind": "station_silent", "room": None, "station": "gate-1"})
+ORPHAN = Message(14, "alert", {"kind": "events_set_aside", "room": None, "station": None})
+ALL = [LOBBY, GUDANG, SILENT, ORPHAN]
+LOBBY_ONLY = StreamStart(0, rooms=frozenset({"lobby"}), stations=frozenset({"gate-1"}))
+
+
+@pytest.mark.parametrize(
+    ("start", "after_id", "ids"),
+    [
+        # an admin's stream carries everything after its position
+        (StreamStart(0), 0, [11, 12, 13, 14]),
+        # ... and nothing it already has
+        (StreamStart(0), 12, [13, 14]),
+        # a lobby guard: lobby's count, and the silent alert of its station (no room named)
+        (LOBBY_ONLY, 0, [11, 13]),
+        # a guard of no site: nothing at all
+        (StreamStart(0, rooms=frozenset()), 0, []),
+    ],
+)
+def test_a_batch_gives_each_stream_its_share(start: StreamStart, after_id: int, ids: list[int]) -> None:
+    batch = Batch.of(ALL)
+    expected = b"".join(m.to_sse().encode() for m in ALL if m.id in ids)
+    assert batch.after(start, after_id) == expected
+    assert batch.after(start, after_id) == expected  # the second stream of the audience: the same bytes
+
+
+def test_the_hub_hands_each_batch_on_in_order_and_moves_its_position() -> None:
+    async def scenario() -> list[bytes | None]:
+        hub = LiveHub(10)
+        subscriber, position = hub.subscribe(StreamStart(10))
+        assert position == 10
+        hub.publish([LOBBY])
+        hub.publish([GUDANG])
+        await asyncio.sleep(0)  # the pump's later slices
+        assert hub.position == 12
+        got = [subscriber.queue.get_nowait(), subscriber.queue.get_nowait()]
+        hub.unsubscribe(subscriber)
+        return got
+
+    assert asyncio.run(scenario()) == [LOBBY.to_sse().encode(), GUDANG.to_sse().encode()]
+
+
+def test_a_stream_that_falls_too_far_behind_is_closed_with_nothing_half_sent() -> None:
+    async def scenario() -> Subscriber:
+        subscriber = Subscriber(StreamStart(0), 0)
+        for number in range(QUEUE_BATCHES + 1):
+            subscriber.offer(Batch.of([Message(number + 1, "occupancy", {"room": "lobby"})]))
+        return subscriber
+
+    subscriber = asyncio.run(scenario())
+    assert subscriber.overflowed
+    # only the end is left: the page reconnects after the last id it got and is caught up
+    assert subscriber.queue.get_nowait() is None
+    assert subscriber.queue.empty()
+
+
+def test_a_new_stream_behind_the_hub_is_told_how_far_to_catch_up() -> None:
+    hub = LiveHub(40)
+    subscriber, position = hub.subscribe(StreamStart(25))
+    assert position == 40  # the replay covers 26..40 from the outbox, the hub brings 41 on
+    assert subscriber.after_id == 40
