@@ -214,4 +214,6 @@ def events() -> Response:
         min_read_interval_s=config["LIVE_MIN_READ_INTERVAL_S"],
         may_see=start_at.may_see,
     )
-    return Response(metrics.current().track_stream(body), mimetype="text/event-stream", headers=STREAM_HEADERS)
+    return Response(
+        metrics.current().track_stream(body), mimetype="text/event-stream", headers=STREAM_HEADERS
+    )
