@@ -120,6 +120,27 @@ def add_room(
         click.echo(f"room {made.slug} in {site}: capacity {made.capacity_people}, limit {made.limit_people}")
 
 
+@dashboard_group.command("set-room")
+@click.argument("room")
+@click.option("--capacity", "capacity_people", type=int, default=None, help="People the room holds.")
+@click.option("--share", default=None, help="Share of capacity allowed in, as a decimal (0.5).")
+@click.option("--name", default=None, help="Display name.")
+@database_option
+@_setup_errors
+def set_room(
+    room: str, capacity_people: int | None, share: str | None, name: str | None, database_url: str | None
+) -> None:
+    """Change ROOM's capacity, share or name; print the new limit (the stations take it within seconds)."""
+    from dashboard import manage
+
+    with _session(database_url) as (_, session):
+        changed = manage.set_room(session, room, capacity_people=capacity_people, share=share, name=name)
+        click.echo(
+            f"room {changed.slug}: capacity {changed.capacity_people}, share {changed.share}, "
+            f"limit {changed.limit_people}"
+        )
+
+
 @dashboard_group.command("add-station")
 @click.argument("name")
 @click.option("--room", required=True, help="The room's slug.")

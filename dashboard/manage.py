@@ -7,12 +7,14 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard import audit
+from dashboard import audit, occupancy
 from dashboard.api import token_hash
 from dashboard.auth import hash_password
 from dashboard.db import utc_now
-from dashboard.models import PERMILLE, Role, Room, Site, Station, User
+from dashboard.models import Role, Room, Site, Station, User
 from dashboard.validate import NAME, SLUG
+from station.rooms import ShareError
+from station.rooms import share_ppm as exact_share_ppm
 
 LOCALES = ("id", "en")
 
@@ -28,11 +30,12 @@ def check_slug(kind: str, value: str) -> str:
     return value
 
 
-def check_share(share: float) -> int:
-    """Return ``share`` in per mille, if it is within (0, 1]."""
-    if not 0 < share <= 1:
-        raise SetupError(f"share must be more than 0 and at most 1, got {share}")
-    return round(share * PERMILLE)
+def check_share(share: float | str) -> int:
+    """Return ``share`` in millionths, exactly as written, if it is within (0, 1] (``station.rooms``)."""
+    try:
+        return exact_share_ppm(share)
+    except ShareError as err:
+        raise SetupError(str(err)) from None
 
 
 def check_capacity(capacity_people: int) -> int:
@@ -55,7 +58,7 @@ def add_room(
     """Add a room to a site (the site is made on first use); raise ``SetupError`` if it exists."""
     check_slug("SITE", site_slug)
     check_slug("ROOM", room_slug)
-    share_permille = check_share(share)
+    ppm = check_share(share)
     check_capacity(capacity_people)
     if session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none():
         raise SetupError(f"room {room_slug!r} exists already")
@@ -68,12 +71,47 @@ def add_room(
         slug=room_slug,
         name=(name or room_slug)[:200],
         capacity_people=capacity_people,
-        share_permille=share_permille,
+        share_ppm=ppm,
         occupancy_people=0,
     )
     session.add(room)
     audit.record(
         session, actor, "add-room", f"{site_slug}/{room_slug} capacity {capacity_people} share {share}"
+    )
+    session.commit()
+    return room
+
+
+def set_room(
+    session: Session,
+    room_slug: str,
+    *,
+    capacity_people: int | None = None,
+    share: float | str | None = None,
+    name: str | None = None,
+    actor: str = "cli",
+) -> Room:
+    """Change a room's capacity, share or name (and so its limit); stations take the new limit.
+
+    The over-limit flag is set again from the count against the new limit, so a lowered limit
+    that leaves the room over it raises its alert on the next change, and a raised one clears it.
+    """
+    room = session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none()
+    if room is None:
+        raise SetupError(f"no room {room_slug[:64]!r}")
+    if capacity_people is not None:
+        room.capacity_people = check_capacity(capacity_people)
+    if share is not None:
+        room.share_ppm = check_share(share)
+    if name is not None and name.strip():
+        room.name = name.strip()[:200]
+    session.flush()
+    occupancy.reset_over_limit(session, room.id, room.limit_people)
+    audit.record(
+        session,
+        actor,
+        "update-room",
+        f"{room_slug} capacity {room.capacity_people} share {room.share} limit {room.limit_people}",
     )
     session.commit()
     return room

@@ -56,7 +56,7 @@ def add_room() -> ResponseReturnValue:
             request.form.get("site", "").strip(),
             request.form.get("room", "").strip(),
             int(_number("capacity", int)),
-            float(_number("share", float)) if request.form.get("share") else 0.5,
+            request.form.get("share", "").strip() or 0.5,
             name=request.form.get("name", "").strip() or None,
             actor=current_user.username,
         )
@@ -77,14 +77,19 @@ def update_room(room: str) -> ResponseReturnValue:
         abort(404, _("No such room."))
     try:
         capacity = manage.check_capacity(int(_number("capacity", int)))
-        share_permille = manage.check_share(float(_number("share", float)))
+        share = request.form.get("share", "").strip()
+        manage.check_share(share)
+        manage.set_room(
+            db,
+            found.slug,
+            capacity_people=capacity,
+            share=share,
+            name=request.form.get("name", ""),
+            actor=current_user.username,
+        )
     except SetupError as err:
+        db.rollback()
         return _settings_page(400, error=str(err))
-    found.capacity_people = capacity
-    found.share_permille = share_permille
-    found.name = (request.form.get("name", "").strip() or found.name)[:200]
-    audit.record(db, current_user.username, "update-room", f"{room} capacity {capacity} share {found.share}")
-    db.commit()
     flash(_("Room %(room)s saved: limit %(limit)s.", room=found.slug, limit=found.limit_people), "ok")
     return redirect(url_for("settings.index"))
 

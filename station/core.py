@@ -77,6 +77,8 @@ class KioskState:
     reason: str | None = None
     occupancy_people: int = 0
     limit_people: int = 0
+    #: Where the limit comes from: ``config``, ``dashboard``, or ``last_known`` (offline, kept).
+    limit_source: str = "config"
     room_state: str = RoomState.OPEN
     queue_ticket: int | None = None
     queue_waiting: list[int] = field(default_factory=list)
@@ -290,6 +292,14 @@ class Station:
             self._call_if_room(self._clock())
             self._refresh()
 
+    def set_limit(self, limit_people: int, capacity_people: int | None = None) -> None:
+        """Take the room's limit from the dashboard (its settings win over the station's file)."""
+        with self._lock:
+            self.ledger.set_limit(limit_people, capacity_people)
+            self._state.devices["dashboard"] = "online"
+            self._call_if_room(self._clock())
+            self._refresh()
+
     def new_day(self) -> None:
         """Closing time: counts and the queue start again."""
         with self._lock:
@@ -401,6 +411,7 @@ class Station:
         if view.outcome is None and view.state is not sc.State.DECIDED and light is None:
             state.decision = state.reason = None
         state.occupancy_people, state.limit_people = ledger.occupancy_people, ledger.limit_people
+        state.limit_source = str(ledger.limit_source)
         state.room_state = str(ledger.state)
         state.queue_waiting = [t.number for t in self.queue.waiting]
         state.queue_called = self.queue.called.number if self.queue.called else None

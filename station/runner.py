@@ -344,15 +344,17 @@ class Runner:
         )
         while not stop.wait(section.occupancy_poll_s):
             seq = self.journal.last_seq()
-            if self.journal.pending_count():
-                continue  # the dashboard has not seen everything yet: its figure would be behind ours
+            behind = self.journal.pending_count() > 0  # its count would miss events not yet shipped
             try:
-                people = source.fetch()
+                figures = source.fetch()
             except UplinkError as err:
                 log.debug("occupancy: %s", err)
                 self.station.device("dashboard", "offline", str(err))
                 continue
-            self.station.reconcile(people, journal_seq=seq)
+            # the dashboard's settings win: its limit is taken even while its count is behind ours
+            self.station.set_limit(figures.limit_people, figures.capacity_people)
+            if not behind:
+                self.station.reconcile(figures.occupancy_people, journal_seq=seq)
 
     def _clock_loop(self, stop: threading.Event) -> None:
         closing = self.config.station.closing_time

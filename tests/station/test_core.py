@@ -183,3 +183,14 @@ def test_without_a_camera_presence_comes_from_the_thermometer(tmp_path):
         clock.advance(0.1)
         station.reading(clock.now, raw, 25.0, None)
     assert (station.state.decision, station.state.mask) == ("allow", None)
+
+
+def test_the_dashboards_limit_wins_and_offline_the_last_one_is_kept_and_said(rig):
+    station, _, _, _ = rig  # the station's own file: capacity 4, limit 2
+    assert (station.state.limit_people, station.state.limit_source) == (2, "config")
+    station.set_limit(6, capacity_people=12)
+    assert (station.state.limit_people, station.state.limit_source) == (6, "dashboard")
+    station.device("dashboard", "offline", "unreachable")
+    assert (station.state.limit_people, station.state.limit_source) == (6, "last_known")
+    station.set_limit(3)
+    assert (station.state.limit_people, station.state.limit_source) == (3, "dashboard")
