@@ -7,8 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -17,12 +18,13 @@ from sensors.camera import CameraError, FrameSource, parse_source
 from sensors.serialport import PortError, PortState, SerialPort
 from sensors.thermometer.protocols import get_protocol
 from sensors.thermometer.reader import ThermometerReader
-from station.config import StationConfig, door_lines
+from station.config import ConfigError, StationConfig, door_lines
 from station.core import FaceObservation, Light, Station
+from station.days import Closing, zone_name
 from station.door_sources import BeamCounter, CameraCounter, CrossingSource, DoorView, FrameRelay, Frames
 from station.events import Direction, Mask
 from station.journal import Journal
-from station.kiosk import Broadcaster, create_kiosk, draw_guide
+from station.kiosk import Broadcaster, create_kiosk, draw_guide, parse_pins
 from station.occupancy import Ledger
 from station.screening import ScreeningConfig
 from station.uplink import HttpOccupancy, HttpSender, OccupancySource, Sender, Uplink, UplinkError
@@ -111,6 +113,7 @@ class Runner:
             gate_open_s=config.relay.open_s,
             camera=self.has_camera,
             on_change=self.broadcaster.publish,
+            call_timeout_s=section.queue_call_timeout_s,
         )
         self.preview = Preview(config.camera.guide) if self.has_camera else None
         counting = config.counting
@@ -134,14 +137,20 @@ class Runner:
     def start(self) -> None:
         """Start every part's thread and the kiosk."""
         config = self.config
+        try:
+            pins = parse_pins(config.secret(config.kiosk.pin_env))
+        except ValueError as err:
+            raise ConfigError(f"${config.kiosk.pin_env}: {err}") from None
         app = create_kiosk(
             self.station,
             self.broadcaster,
-            pin=config.secret(config.kiosk.pin_env),
+            pin=pins,
             language=config.station.language,
+            time_zone=config.station.time_zone,
             retest_min=config.screening.retest_delay_s / 60,
             alternatives={
                 "text": config.alternatives.text,
+                "text_en": config.alternatives.text_en,
                 "phone": config.alternatives.phone,
                 "whatsapp": config.alternatives.whatsapp,
                 "link": config.alternatives.link,
@@ -357,10 +366,8 @@ class Runner:
                 self.station.reconcile(figures.occupancy_people, journal_seq=seq)
 
     def _clock_loop(self, stop: threading.Event) -> None:
-        closing = self.config.station.closing_time
-        started = datetime.now().astimezone()
-        # a station started after closing time has nothing of today's to reset
-        closed_on = started.date() if started.strftime("%H:%M") >= closing else None
+        section = self.config.station
+        closing = Closing(section.closing_time, ZoneInfo(section.time_zone), datetime.now(UTC))
         last_purge = 0.0
         last_look = 0.0
         while not stop.wait(0.2):
@@ -368,11 +375,14 @@ class Runner:
             if time.monotonic() - last_look > 5.0:  # set aside earlier, or sent again with the CLI
                 last_look = time.monotonic()
                 self.station.set_aside(len(self.journal.set_aside()))
-            now = datetime.now().astimezone()
-            if now.strftime("%H:%M") >= closing and closed_on != now.date():
-                log.info("closing time %s: counts and queue start again", closing)
+            now = datetime.now(UTC)
+            if closing.due(now):
+                log.info(
+                    "closing time %s %s: counts and queue start again",
+                    section.closing_time,
+                    zone_name(closing.zone, now),
+                )
                 self.station.new_day()
-                closed_on = now.date()
             if time.monotonic() - last_purge > 3600:
                 last_purge = time.monotonic()
                 self.journal.purge(timedelta(days=self.config.station.retention_days))
