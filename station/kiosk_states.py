@@ -6,6 +6,8 @@ picks the scene from the station's state, in the order of ``Scene``'s docstring;
 each one shows. Headlines and details are keys of the kiosk's texts (``kiosk_texts.TEXTS``); a
 detail of ``None`` means the screening's own message (``no_mask``, ``hold_still`` ...). The light
 carries a word as well as a colour (``LIGHT_WORDS``), for visitors who cannot tell red from green.
+Icons are single characters of the Basic Multilingual Plane that DejaVu Sans (Debian's default font)
+draws; emoji need a colour font a kiosk PC seldom has.
 """
 
 from __future__ import annotations
@@ -62,16 +64,16 @@ class Row:
 
 
 ROWS: dict[Scene, Row] = {
-    Scene.RETEST: Row(Light.RED, "🌡", "head_fever", None),
-    Scene.DENIED: Row(Light.RED, "✋", "head_denied", None),
-    Scene.QUEUED: Row(Light.AMBER, "🎫", "head_full", "queued_detail"),
+    Scene.RETEST: Row(Light.RED, "♨", "head_fever", None),
+    Scene.DENIED: Row(Light.RED, "✖", "head_denied", None),
+    Scene.QUEUED: Row(Light.AMBER, "☰", "head_full", "queued_detail"),
     Scene.ADMITTED: Row(Light.GREEN, "✔", "head_enter", None),
     Scene.SENSOR_OFFLINE: Row(Light.GREY, "⚠", "head_help", "sensor_offline"),
-    Scene.CHECKING: Row(Light.AMBER, "⏳", "head_checking", None),
-    Scene.CALLED: Row(Light.GREEN, "🔔", "head_called", "called_detail"),
-    Scene.RETEST_DESK: Row(Light.AMBER, "🌡", "head_retest", None),
-    Scene.FULL: Row(Light.RED, "⛔", "head_full", "full_detail"),
-    Scene.WELCOME: Row(Light.GREY, "👤", "head_welcome", "welcome"),
+    Scene.CHECKING: Row(Light.AMBER, "☝", "head_checking", None),
+    Scene.CALLED: Row(Light.GREEN, "➜", "head_called", "called_detail"),
+    Scene.RETEST_DESK: Row(Light.AMBER, "♨", "head_retest", None),
+    Scene.FULL: Row(Light.RED, "⚑", "head_full", "full_detail"),
+    Scene.WELCOME: Row(Light.GREY, "☺", "head_welcome", "welcome"),
 }
 
 CHECKING_STATES = frozenset({"present", "measuring", "mask_check"})
