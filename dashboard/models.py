@@ -237,14 +237,15 @@ class Correction(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
-    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    #: The station it was made at; None for a supervisor's correction on the dashboard.
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     delta: Mapped[int | None] = mapped_column(Integer)
     value: Mapped[int | None] = mapped_column(Integer)
     by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     occupancy_after: Mapped[int] = mapped_column(Integer)
-    station: Mapped[Station] = relationship()
+    station: Mapped[Station | None] = relationship()
     room: Mapped[Room] = relationship()
 
 

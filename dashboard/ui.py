@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from dashboard import audit, charts, jobs, live, occupancy, timeutil
+from dashboard import audit, charts, correct, jobs, live, occupancy, timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
@@ -63,6 +63,43 @@ def overview() -> ResponseReturnValue:
 @require_role(Role.GUARD)
 def room_page(room: str) -> ResponseReturnValue:
     """A room today: its occupancy curve, counted figures, crossings and corrections."""
+    return _room_page(room)
+
+
+@bp.post("/rooms/<room>/correct")
+@require_role(Role.SUPERVISOR)
+def correct_count(room: str) -> ResponseReturnValue:
+    """A supervisor corrects the room's count (+N, -N or set to N), with a reason; audited."""
+    db = get_session()
+    found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
+    if found is None:
+        abort(404, _("No such room."))
+    kind, raw = request.form.get("kind", "set"), request.form.get("people", "").strip()
+    try:
+        amount = int(raw)
+    except ValueError:
+        return _room_page(room, 400, error=_("Enter a whole number of people."))
+    try:
+        after = correct.correct(
+            db,
+            found,
+            current_user.username,
+            request.form.get("reason", ""),
+            delta=amount if kind == "delta" else None,
+            value=amount if kind != "delta" else None,
+            confirm=request.form.get("confirm") == "yes",
+            near_share=current_app.config["NEAR_SHARE"],
+        )
+    except correct.CorrectionError as err:
+        db.rollback()
+        if err.needs_confirmation:
+            return _room_page(room, 409, error=str(err), confirm=True)
+        return _room_page(room, 400, error=str(err))
+    flash(_("Count of %(room)s corrected: %(count)s.", room=found.slug, count=after.occupancy_people), "ok")
+    return redirect(url_for("ui.room_page", room=room))
+
+
+def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     live_after = live.last_id(db)
     found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
@@ -106,7 +143,9 @@ def room_page(room: str) -> ResponseReturnValue:
         opening=opening,
         live_after=live_after,
         local=timeutil.local,
-    )
+        form=request.form if status != 200 else {},
+        **extra,
+    ), status
 
 
 def _counted_figures(room_id: int, since: datetime, until: datetime) -> dict[str, int]:
@@ -164,7 +203,10 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
 @bp.get("/queue")
 @require_role(Role.GUARD)
 def queue() -> ResponseReturnValue:
-    """Each room's queue today: tickets waiting, called and served."""
+    """Each room's queue today: tickets waiting, called, served and no-shows, and the current wait.
+
+    The current wait is how long the first ticket in line has waited so far (whole minutes).
+    """
     db = get_session()
     since, _until = timeutil.day_bounds(timeutil.today())
     rooms = db.execute(select(Room).options(joinedload(Room.site)).order_by(Room.slug)).scalars().all()
@@ -174,11 +216,16 @@ def queue() -> ResponseReturnValue:
     by_room: dict[int, dict[str, list[int]]] = {
         room.id: {s.value: [] for s in TicketStatus} for room in rooms
     }
+    oldest: dict[int, datetime] = {}
     for ticket in tickets:
         by_room.setdefault(ticket.room_id, {s.value: [] for s in TicketStatus})[ticket.status].append(
             ticket.ticket
         )
-    return render_template("queue.html", rooms=rooms, by_room=by_room)
+        if ticket.status == TicketStatus.ISSUED and ticket.room_id not in oldest:
+            oldest[ticket.room_id] = ticket.issued_at
+    now = utc_now()
+    waits = {room_id: int((now - at).total_seconds() // 60) for room_id, at in oldest.items()}
+    return render_template("queue.html", rooms=rooms, by_room=by_room, waits=waits)
 
 
 @bp.get("/corrections")

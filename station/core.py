@@ -34,11 +34,9 @@ from station.journal import Journal, JournalError
 from station.kiosk_states import LIGHT_WORDS, ROWS, Light, detail_of, scene_of
 from station.occupancy import Ledger, RoomState
 from station.queue import Queue, Ticket
+from station.rooms import CONFIRM_JUMP_PEOPLE, needs_confirmation
 
 log = logging.getLogger(__name__)
-
-#: A correction moving the count by more than this needs the guard's confirmation (a second tap).
-CONFIRM_JUMP_PEOPLE = 10
 
 
 class ConfirmationNeededError(ValueError):
@@ -298,7 +296,7 @@ class Station:
 
         Raises:
             ConfirmationNeededError: The count would go above the room's capacity or move by more than
-                ``CONFIRM_JUMP_PEOPLE``, and ``confirm`` is false; nothing changed.
+                ``CONFIRM_JUMP_PEOPLE`` (``station.rooms``), and ``confirm`` is false; nothing changed.
             ValueError: No reason, or not exactly one of ``delta`` and ``value``.
         """
         with self._lock:
@@ -309,7 +307,7 @@ class Station:
             current = self.ledger.occupancy_people
             target = max(0, current + delta if delta is not None else value)  # type: ignore[operator]
             capacity = self.ledger.capacity_people
-            if not confirm and (target > capacity or abs(target - current) > CONFIRM_JUMP_PEOPLE):
+            if not confirm and needs_confirmation(current, target, capacity):
                 raise ConfirmationNeededError(current, target, capacity)
             self.ledger.correct(delta=delta, value=value)
             now = self._clock()

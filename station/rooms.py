@@ -84,6 +84,19 @@ def room_state(occupancy_people: int, limit_people: int, near_share: float) -> R
     return RoomState.OPEN
 
 
+#: A correction moving the count by more than this needs confirmation (a second tap, ``"confirm"``).
+CONFIRM_JUMP_PEOPLE = 10
+
+
+def needs_confirmation(current_people: int, target_people: int, capacity_people: int) -> bool:
+    """Whether a correction from ``current_people`` to ``target_people`` must be confirmed first.
+
+    It must when the count would go above the room's capacity, or move by more than
+    ``CONFIRM_JUMP_PEOPLE`` at once: a slip of the finger (999 for 9) is then asked about, not taken.
+    """
+    return target_people > capacity_people or abs(target_people - current_people) > CONFIRM_JUMP_PEOPLE
+
+
 def over_limit(occupancy_people: int, limit_people: int) -> bool:
     """Whether more people are inside than the limit allows (the over-limit alert's condition)."""
     return occupancy_people > limit_people

@@ -166,16 +166,29 @@ def test_alerts_are_listed_and_acknowledged(app: Flask, client: FlaskClient, sup
 
 
 def test_queue_page(client: FlaskClient, lobby: str, login) -> None:
+    from datetime import UTC, datetime
+
+    minutes_ago = (datetime.now(UTC) - timedelta(minutes=7, seconds=30)).isoformat()
     post(
         client,
         lobby,
-        event("queue", ticket=1, action="issued"),
-        event("queue", ticket=2, action="issued"),
+        event("queue", at=minutes_ago, ticket=1, action="issued"),
+        event("queue", at=minutes_ago, ticket=2, action="issued"),
+        event("queue", at=minutes_ago, ticket=3, action="issued"),
+        event("queue", at=minutes_ago, ticket=4, action="issued"),
         event("queue", ticket=1, action="called"),
+        event("queue", ticket=1, action="served"),
+        event("queue", ticket=2, action="called"),
+        event("queue", ticket=2, action="no_show"),
+        event("queue", ticket=3, action="called"),
     )
     login(Role.GUARD)
     page = client.get("/queue").text
-    assert "<td>1 (2)</td><td>1</td>" in page  # one waiting (ticket 2), ticket 1 called
+    assert '<td class="waiting">1 (4)</td>' in page  # ticket 4 waits
+    assert '<td class="called">3</td>' in page
+    assert '<td class="served">1</td>' in page
+    assert '<td class="no-show">1 (2)</td>' in page
+    assert '<td class="wait">7 minutes</td>' in page  # the first in line has waited 7 minutes
 
 
 def test_corrections_show_who_and_why_beside_the_counts(client: FlaskClient, lobby: str, supervisor) -> None:
@@ -256,3 +269,52 @@ def test_admins_manage_users(client: FlaskClient, login) -> None:
     assert client.post("/settings/users/ani", data={"role": "supervisor", "locale": "id"}).status_code == 302
     # an admin cannot demote themself
     assert client.post("/settings/users/user-admin", data={"role": "guard"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "count"),
+    [
+        # set to 3 (from 2): taken, audited
+        ({"kind": "set", "people": "3", "reason": "recount"}, 302, 3),
+        # -1: taken
+        ({"kind": "delta", "people": "-1", "reason": "left by the side door"}, 302, 1),
+        # 999 in a room of capacity 10 without confirming: asked, nothing changes
+        ({"kind": "set", "people": "999", "reason": "recount"}, 409, 2),
+        # confirmed: taken (and over the limit: the one over-limit alert)
+        ({"kind": "set", "people": "999", "reason": "recount", "confirm": "yes"}, 302, 999),
+        # no reason
+        ({"kind": "set", "people": "3", "reason": " "}, 400, 2),
+        # not a number
+        ({"kind": "set", "people": "tiga", "reason": "recount"}, 400, 2),
+        # a negative count
+        ({"kind": "set", "people": "-4", "reason": "recount"}, 400, 2),
+    ],
+)
+def test_a_supervisor_corrects_the_count_on_the_room_page(
+    app: Flask, client: FlaskClient, lobby: str, supervisor, form: dict, status: int, count: int
+) -> None:
+    post(client, lobby, crossing("in"), crossing("in"))
+    response = client.post("/rooms/lobby/correct", data=form)
+    assert response.status_code == status, response.text
+    with new_session(app) as session:
+        assert session.execute(select(Room.occupancy_people)).scalar_one() == count
+        audited = session.execute(select(AuditEntry).where(AuditEntry.action == "correction")).scalars().all()
+        alerts = session.execute(select(Alert.kind)).scalars().all()
+    assert len(audited) == (1 if status == 302 else 0)
+    if audited:
+        assert audited[0].actor == "user-supervisor"  # the supervisor who corrected
+        assert "on the dashboard" in audited[0].detail
+    assert alerts == (["over_limit"] if count > 5 else [])
+    if status == 409:
+        assert 'name="confirm"' in response.text  # the second step is offered
+    if status == 302:
+        page = client.get("/rooms/lobby").text
+        assert "recount" in page or "side door" in page  # listed with the others, marked as the dashboard's
+
+
+def test_a_guard_cannot_correct_from_the_dashboard(
+    client: FlaskClient, lobby: str, login: Callable[[Role], FlaskClient]
+) -> None:
+    login(Role.GUARD)
+    response = client.post("/rooms/lobby/correct", data={"kind": "set", "people": "3", "reason": "x"})
+    assert response.status_code == 403
