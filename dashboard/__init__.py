@@ -119,7 +119,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from dashboard import timeutil
     from dashboard.models import Role
 
-    app.jinja_env.globals.update(Role=Role, local=timeutil.local)
+    app.jinja_env.globals.update(Role=Role, local=timeutil.local, stamp=timeutil.stamp)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,25 @@ def set_room(
             f"room {changed.slug}: capacity {changed.capacity_people}, share {changed.share}, "
             f"limit {changed.limit_people}"
         )
+
+
+@dashboard_group.command("set-site")
+@click.argument("site")
+@click.option(
+    "--time-zone", default=None, help="Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)."
+)
+@click.option("--name", default=None, help="Display name.")
+@database_option
+@_setup_errors
+def set_site(site: str, time_zone: str | None, name: str | None, database_url: str | None) -> None:
+    """Change SITE's time zone or name: its days, reports and times shown follow the zone."""
+    from dashboard import manage
+    from dashboard.timeutil import ZoneInfo
+
+    with _session(database_url) as (_, session):
+        changed = manage.set_site(session, site, time_zone=time_zone, name=name)
+        label = datetime.now(ZoneInfo(changed.time_zone)).tzname()
+        click.echo(f"site {changed.slug}: time zone {changed.time_zone} ({label})")
 
 
 @dashboard_group.command("add-station")

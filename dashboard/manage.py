@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +37,39 @@ def check_share(share: float | str) -> int:
         return exact_share_ppm(share)
     except ShareError as err:
         raise SetupError(str(err)) from None
+
+
+def check_zone(name: str) -> str:
+    """Return ``name`` if it is a time zone (``Asia/Jayapura``), else raise with the three to choose from."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SetupError(
+            f"{name[:64]!r} is not a time zone; use Asia/Jakarta (WIB), Asia/Makassar (WITA) "
+            "or Asia/Jayapura (WIT)"
+        ) from None
+    return name
+
+
+def set_site(
+    session: Session,
+    site_slug: str,
+    *,
+    time_zone: str | None = None,
+    name: str | None = None,
+    actor: str = "cli",
+) -> Site:
+    """Change a site's time zone or name (its days, reports and times shown follow its zone)."""
+    site = session.execute(select(Site).where(Site.slug == site_slug)).scalar_one_or_none()
+    if site is None:
+        raise SetupError(f"no site {site_slug[:64]!r}; add a room to it first with add-room")
+    if time_zone is not None:
+        site.time_zone = check_zone(time_zone)
+    if name is not None and name.strip():
+        site.name = name.strip()[:200]
+    audit.record(session, actor, "update-site", f"{site_slug} time zone {site.time_zone} name {site.name}")
+    session.commit()
+    return site
 
 
 def check_capacity(capacity_people: int) -> int:

@@ -257,8 +257,8 @@ def opening_occupancy(session: Session, room_id: int, since: datetime) -> int:
 
 
 def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay:
-    """Compute a site's daily report."""
-    since, until = timeutil.day_bounds(day)
+    """Compute a site's daily report (the day on the site's own clock)."""
+    since, until = timeutil.day_bounds(day, site.time_zone)
     report = SiteDay(site=site, day=day)
     rooms = {room.id: RoomDay(room=room) for room in site.rooms}
     report.rooms = list(rooms.values())
@@ -329,8 +329,13 @@ def daily(site: str) -> ResponseReturnValue:
     if found is None:
         abort(404, _("No such site."))
     try:
-        day = timeutil.parse_day(request.args.get("day"), timeutil.today())
+        day = timeutil.parse_day(request.args.get("day"), timeutil.today(found.time_zone))
     except ValueError as err:
         abort(400, str(err))
     report = site_day(db, found, day, current_app.config["FEVER_C"])
-    return render_template("report.html", report=report, local=timeutil.local)
+    return render_template(
+        "report.html",
+        report=report,
+        local=lambda moment: timeutil.local(moment, found.time_zone),
+        zone_label=timeutil.zone_label(found.time_zone),
+    )

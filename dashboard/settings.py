@@ -33,7 +33,11 @@ def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
     stations = (
-        db.execute(select(Station).options(joinedload(Station.room)).order_by(Station.name)).scalars().all()
+        db.execute(
+            select(Station).options(joinedload(Station.room).joinedload(Room.site)).order_by(Station.name)
+        )
+        .scalars()
+        .all()
     )
     return render_template("settings.html", sites=sites, stations=stations, **extra), status
 

@@ -102,10 +102,13 @@ def correct_count(room: str) -> ResponseReturnValue:
 def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     live_after = live.last_id(db)
-    found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
+    found = db.execute(
+        select(Room).options(joinedload(Room.site)).where(Room.slug == room)
+    ).scalar_one_or_none()
     if found is None:
         abort(404, _("No such room."))
-    since, until = timeutil.day_bounds(timeutil.today())
+    zone_name = found.site.time_zone  # the room's day and times on its site's clock
+    since, until = timeutil.day_bounds(timeutil.today(zone_name), zone_name)
     opening = opening_occupancy(db, found.id, since)
     points = [(since, opening)] + [
         (at, value) for at, _room, value in occupancy_points(db, [found.id], since, until)
@@ -142,7 +145,8 @@ def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnV
         figures=figures,
         opening=opening,
         live_after=live_after,
-        local=timeutil.local,
+        local=lambda moment: timeutil.local(moment, zone_name),
+        zone_label=timeutil.zone_label(zone_name),
         form=request.form if status != 200 else {},
         **extra,
     ), status

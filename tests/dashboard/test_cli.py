@@ -172,3 +172,12 @@ def test_forward_refuses_a_position_file_that_is_not_one(runner, tmp_path, monke
     result = runner.invoke(["forward", "--webhook", "http://127.0.0.1:9/hook", "--position", str(position)])
     assert result.exit_code == 1
     assert "forward.position should hold the id of an outbox message" in result.output
+
+
+def test_set_site_gives_the_site_its_time_zone(runner, app: Flask) -> None:
+    assert runner.invoke(["add-room", "jayapura", "loket", "--capacity", "10"]).exit_code == 0
+    result = runner.invoke(["set-site", "jayapura", "--time-zone", "Asia/Jayapura"])
+    assert (result.exit_code, result.output.strip()) == (0, "site jayapura: time zone Asia/Jayapura (WIT)")
+    result = runner.invoke(["set-site", "jayapura", "--time-zone", "WIT"])
+    assert result.exit_code != 0
+    assert "is not a time zone; use Asia/Jakarta (WIB)" in result.output

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from dashboard_wire import bearer, correction, crossing, event, screening, today
@@ -318,3 +319,28 @@ def test_a_guard_cannot_correct_from_the_dashboard(
     login(Role.GUARD)
     response = client.post("/rooms/lobby/correct", data={"kind": "set", "people": "3", "reason": "x"})
     assert response.status_code == 403
+
+
+def test_a_site_in_wit_reports_its_day_and_times_on_its_own_clock(
+    app: Flask, client: FlaskClient, lobby: str, supervisor
+) -> None:
+    from datetime import UTC, datetime
+
+    from dashboard import manage
+
+    with new_session(app) as session:
+        manage.set_site(session, "kantor-pusat", time_zone="Asia/Jayapura")
+    wit_day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Jayapura")).date()
+    # 23:30 WIT the evening before is the previous day there (though 21:30 WIB is too); 00:30 WIT is today
+    evening = datetime.combine(wit_day - timedelta(days=1), time(23, 30), ZoneInfo("Asia/Jayapura"))
+    morning = datetime.combine(wit_day, time(0, 30), ZoneInfo("Asia/Jayapura"))
+    post(client, lobby, crossing("in", at=evening.isoformat()), crossing("in", at=morning.isoformat()))
+    page = client.get(f"/reports/kantor-pusat?day={wit_day}").text
+    assert '<td class="peak">2 / 5</td>' in page  # the count carried over from the evening, plus one
+    assert "Peak at (WIT)" in page
+    assert "<td>00:30</td>" in page  # the peak, on the site's clock
+    room = client.get("/rooms/lobby").text
+    assert "· WIT" in room
+    assert "00:30:00" in room
+    settings = client.get("/settings/").text
+    assert "WIT</td>" in settings  # "last heard", on the site's clock with its zone named
