@@ -368,6 +368,12 @@ class Station:
             self._call_if_room(self._clock())
             self._refresh()
 
+    def restore_limit(self, limit_people: int, capacity_people: int) -> None:
+        """Take the dashboard's last limit, kept from before a restart (shown as ``last_known``)."""
+        with self._lock:
+            self.ledger.restore_limit(limit_people, capacity_people)
+            self._refresh()
+
     def new_day(self) -> None:
         """Closing time: counts and the queue start again."""
         with self._lock:

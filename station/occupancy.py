@@ -122,6 +122,11 @@ class Ledger:
             self.capacity_people = capacity_people
         self.limit_source = LimitSource.DASHBOARD
 
+    def restore_limit(self, limit_people: int, capacity_people: int) -> None:
+        """Take the dashboard's last limit, kept from before a restart, until it answers again."""
+        self.set_limit(limit_people, capacity_people)
+        self.limit_source = LimitSource.LAST_KNOWN
+
     def reconcile(self, remote_people: int) -> None:
         """Take the dashboard's figure for the room, which includes everything uploaded so far.
 

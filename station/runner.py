@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -115,6 +116,9 @@ class Runner:
             on_change=self.broadcaster.publish,
             call_timeout_s=section.queue_call_timeout_s,
         )
+        self._limit_file = Path(section.journal).with_name(Path(section.journal).name + ".limit.json")
+        self._kept: dict[str, int] | None = None
+        self._restore_limit()
         self.preview = Preview(config.camera.guide) if self.has_camera else None
         counting = config.counting
         shares_camera = counting.source == "camera" and not counting.camera and self.parts.door_frames is None
@@ -362,8 +366,37 @@ class Runner:
                 continue
             # the dashboard's settings win: its limit is taken even while its count is behind ours
             self.station.set_limit(figures.limit_people, figures.capacity_people)
+            self._keep_limit(figures.limit_people, figures.capacity_people)
             if not behind:
                 self.station.reconcile(figures.occupancy_people, journal_seq=seq)
+
+    def _restore_limit(self) -> None:
+        """Take the dashboard's last limit from before a restart (offline, it is all there is)."""
+        try:
+            kept = json.loads(self._limit_file.read_text(encoding="utf-8"))
+            limit_people, capacity_people = int(kept["limit_people"]), int(kept["capacity_people"])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning(
+                "the kept room limit %s cannot be read (%s); using the configuration's", self._limit_file, err
+            )
+            return
+        self.station.restore_limit(limit_people, capacity_people)
+        log.info("room limit %s kept from the dashboard before the restart", limit_people)
+
+    def _keep_limit(self, limit_people: int, capacity_people: int) -> None:
+        """Keep the dashboard's limit beside the journal, so a restart without the network has it."""
+        kept = {"limit_people": limit_people, "capacity_people": capacity_people}
+        if kept == self._kept:
+            return
+        try:
+            temporary = self._limit_file.with_name(self._limit_file.name + ".tmp")
+            temporary.write_text(json.dumps(kept), encoding="utf-8")
+            temporary.replace(self._limit_file)
+            self._kept = kept
+        except OSError as err:
+            log.warning("cannot keep the room limit in %s: %s", self._limit_file, err)
 
     def _clock_loop(self, stop: threading.Event) -> None:
         section = self.config.station
