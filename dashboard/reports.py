@@ -102,7 +102,7 @@ def _cell(value: object) -> str:
 
 
 def _row(screening: Screening) -> list[str]:
-    moment = timeutil.local(screening.at)
+    moment = timeutil.local(screening.at, screening.room.site.time_zone)  # ISO 8601 with the site's offset
     return [
         moment.isoformat() if moment else "",
         _cell(screening.room.site.slug),

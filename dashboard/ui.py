@@ -212,11 +212,20 @@ def queue() -> ResponseReturnValue:
     The current wait is how long the first ticket in line has waited so far (whole minutes).
     """
     db = get_session()
-    since, _until = timeutil.day_bounds(timeutil.today())
     rooms = db.execute(select(Room).options(joinedload(Room.site)).order_by(Room.slug)).scalars().all()
-    tickets = db.execute(
-        select(QueueTicket).where(QueueTicket.issued_at >= since).order_by(QueueTicket.ticket)
-    ).scalars()
+    # each room's today on its own site's clock (a station in WIT starts its tickets at WIT midnight)
+    starts = {
+        room.id: timeutil.day_bounds(timeutil.today(room.site.time_zone), room.site.time_zone)[0]
+        for room in rooms
+    }
+    since = min(starts.values(), default=utc_now())
+    tickets = [
+        ticket
+        for ticket in db.execute(
+            select(QueueTicket).where(QueueTicket.issued_at >= since).order_by(QueueTicket.ticket)
+        ).scalars()
+        if ticket.issued_at >= starts.get(ticket.room_id, since)
+    ]
     by_room: dict[int, dict[str, list[int]]] = {
         room.id: {s.value: [] for s in TicketStatus} for room in rooms
     }
