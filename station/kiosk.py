@@ -6,9 +6,11 @@ call the next ticket, start a re-test.
 
 Each guard has their own PIN (``GERBANG_KIOSK_PIN="budi=1234,sri=5678"``; one bare PIN is one
 guard called ``guard``), and the guard's name comes from the PIN. Wrong tries lock the screen they
-came from (the page's own id and its address) for a minute, not every screen, and a locked screen
-says for how long. Every answer names what happened as a text
-key and its values (``code``, ``params``), so the page says it in the visitor's language.
+came from (its network address: a page cannot pick a new identity to guess on) for a minute, not
+every screen; past ``PIN_ATTEMPTS_ALL`` wrong tries a minute from all screens together, every screen
+is locked (guessing spread over many addresses). A locked screen says for how long. Every answer
+names what happened as a text key and its values (``code``, ``params``), so the page says it in the
+visitor's language.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from station.screening import Message
 log = logging.getLogger(__name__)
 
 PIN_ATTEMPTS = 5
+PIN_ATTEMPTS_ALL = 20
 PIN_LOCKOUT_S = 60.0
 KEEPALIVE_S = 15.0
 
@@ -131,10 +134,18 @@ class PinGuard:
         """Return whose PIN ``attempt`` is, or how long ``screen`` stays locked out."""
         with self._lock:
             now = self._clock()
-            failures = [t for t in self._failures.get(screen, []) if now - t < PIN_LOCKOUT_S]
-            self._failures[screen] = failures
+            self._failures = {
+                key: kept
+                for key, times in self._failures.items()
+                if (kept := [t for t in times if now - t < PIN_LOCKOUT_S])
+            }
+            failures = self._failures.setdefault(screen, [])
+            everywhere = sorted(t for times in self._failures.values() for t in times)
             if len(failures) >= PIN_ATTEMPTS:
                 return PinVerdict(None, locked_s=max(1, math.ceil(failures[0] + PIN_LOCKOUT_S - now)))
+            if len(everywhere) >= PIN_ATTEMPTS_ALL:
+                oldest = everywhere[-PIN_ATTEMPTS_ALL]
+                return PinVerdict(None, locked_s=max(1, math.ceil(oldest + PIN_LOCKOUT_S - now)))
             for pin, name in self._pins.items():
                 if hmac.compare_digest(attempt.encode(), pin.encode()):
                     return PinVerdict(name)
@@ -255,8 +266,7 @@ def create_kiosk(
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return _refusal(400, "bad_request", "expected a JSON object")
-        screen = f"{request.remote_addr}/{_text(body.get('screen'), 64)}"
-        verdict = guard.verdict(str(body.get("pin", "")), screen)
+        verdict = guard.verdict(str(body.get("pin", "")), str(request.remote_addr))
         if verdict.guard is None:
             if verdict.locked_s:
                 message = f"too many wrong PINs: locked for {verdict.locked_s} s"

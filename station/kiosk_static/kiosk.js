@@ -191,16 +191,6 @@ function connect() {
   source.onerror = () => { source.close(); setTimeout(connect, 1000); };
 }
 
-// This screen's own id: wrong PINs lock this screen, not every screen of the station.
-function screenId() {
-  let id = localStorage.getItem("gerbang-screen");
-  if (!id) {
-    id = Math.random().toString(36).slice(2, 12);
-    localStorage.setItem("gerbang-screen", id);
-  }
-  return id;
-}
-
 let pending = null;  // an action waiting for the guard's second tap
 
 function number(id) {
@@ -213,7 +203,6 @@ async function act(action, confirm = false) {
     pin: document.getElementById("pin").value,
     reason: document.getElementById("reason").value,
     action: action,
-    screen: screenId(),
   };
   if (action === "plus" || action === "minus") { body.action = "correct"; body.delta = action === "plus" ? 1 : -1; }
   if (action === "set") { body.action = "correct"; body.value = number("count"); }

@@ -236,16 +236,32 @@ def test_the_guards_name_comes_from_the_pin(guarded):
     assert [e["by"] for e in station.journal.events() if e["type"] == "correction"] == ["sri", "budi"]
 
 
+def post_from(client, address, body):
+    return client.post("/api/action", json=body, environ_base={"REMOTE_ADDR": address})
+
+
 def test_a_locked_screen_says_for_how_long_and_other_screens_still_work(guarded):
     client, _ = guarded
-    wrong = {"pin": "0000", "action": "call_next", "screen": "pintu-a"}
-    codes = [client.post("/api/action", json=wrong).get_json()["code"] for _ in range(5)]
+    wrong = {"pin": "0000", "action": "call_next"}
+    codes = [post_from(client, "10.0.0.11", wrong).get_json()["code"] for _ in range(5)]
     assert codes == ["wrong_pin"] * 4 + ["locked"]
-    right = client.post("/api/action", json={**wrong, "pin": "2468"})
+    right = post_from(client, "10.0.0.11", {**wrong, "pin": "2468"})
     assert (right.status_code, right.get_json()["code"]) == (403, "locked")  # not "wrong PIN"
     assert 55 <= right.get_json()["params"]["seconds"] <= 60
-    other = client.post("/api/action", json={**wrong, "pin": "2468", "screen": "pintu-b"})
+    again = post_from(client, "10.0.0.11", {**wrong, "pin": "2468", "screen": "a-new-name"})
+    assert again.status_code == 403  # a page cannot rename itself out of the lockout
+    other = post_from(client, "10.0.0.12", {**wrong, "pin": "2468"})
     assert other.status_code == 200  # the lockout is the guessing screen's, not every screen's
+
+
+def test_guessing_from_many_screens_locks_every_screen():
+    now = [0.0]
+    guard = PinGuard("2468", clock=lambda: now[0])
+    for index in range(20):  # four wrong tries from each of five addresses: none locked alone
+        assert guard.verdict("0000", f"10.0.0.{index // 4}").locked_s == 0
+    assert guard.verdict("2468", "10.0.0.99").locked_s > 0  # but together they lock every screen
+    now[0] = 61.0
+    assert guard.verdict("2468", "10.0.0.99").guard == "guard"
 
 
 @pytest.mark.parametrize(
