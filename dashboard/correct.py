@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from dashboard import audit, live, occupancy
 from dashboard.db import utc_now
-from dashboard.ingest import ALERTS, alert_payload
+from dashboard.ingest import raise_alert
 from dashboard.models import AlertKind, Correction, Room
 from station.events import new_id
 from station.rooms import needs_confirmation
@@ -101,12 +100,7 @@ def correct(
     limit = room.limit_people
     if occupancy.crossed_over(session, room.id, change.occupancy_people, limit):
         detail = f"{change.occupancy_people} inside, limit {limit}"
-        values = {"kind": str(AlertKind.OVER_LIMIT), "room_id": room.id, "station_id": None, "at": now}
-        alert_id = session.execute(
-            insert(ALERTS).returning(ALERTS.c.id), {**values, "detail": detail}
-        ).scalar_one()
-        payload = alert_payload(alert_id, str(AlertKind.OVER_LIMIT), room.slug, None, now, detail)
-        live.publish(session, "alert", payload)
+        raise_alert(session, AlertKind.OVER_LIMIT, (room.id, room.slug), None, now, detail)
     figures = occupancy.figures(room.slug, change.occupancy_people, limit, room.capacity_people, near_share)
     live.publish(session, "occupancy", figures)
     session.commit()

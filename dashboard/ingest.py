@@ -421,16 +421,46 @@ class _Batch:
 
     def _alert(self, kind: AlertKind, event: Event, detail: str) -> None:
         sender = self.sender
-        values = {
-            "kind": str(kind),
-            "room_id": sender.room_id,
-            "station_id": sender.station_id,
-            "at": event.at,
-            "detail": detail,
-        }
-        alert_id = self.session.execute(_ALERT_INSERT, values).scalar_one()
-        payload = alert_payload(alert_id, str(kind), sender.room_slug, sender.station_name, event.at, detail)
-        live.publish(self.session, "alert", payload)
+        raise_alert(
+            self.session,
+            kind,
+            (sender.room_id, sender.room_slug),
+            (sender.station_id, sender.station_name),
+            event.at,
+            detail,
+        )
+
+
+def raise_alert(
+    session: Session,
+    kind: AlertKind,
+    room: tuple[int, str] | None,
+    station: tuple[int, str] | None,
+    at: datetime,
+    detail: str,
+) -> None:
+    """Add an alert and send it to the live stream, in the caller's transaction.
+
+    Args:
+        session: The session.
+        kind: Why.
+        room: The room's (id, slug), or None.
+        station: The station's (id, name), or None (a change made on the dashboard).
+        at: When it happened.
+        detail: A sentence for the supervisor.
+    """
+    values = {
+        "kind": str(kind),
+        "room_id": room[0] if room else None,
+        "station_id": station[0] if station else None,
+        "at": at,
+        "detail": detail,
+    }
+    alert_id = session.execute(_ALERT_INSERT, values).scalar_one()
+    payload = alert_payload(
+        alert_id, str(kind), room[1] if room else None, station[1] if station else None, at, detail
+    )
+    live.publish(session, "alert", payload)
 
 
 def alert_payload(

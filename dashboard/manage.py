@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard import audit, occupancy
+from dashboard import audit, live, occupancy
 from dashboard.api import token_hash
 from dashboard.auth import hash_password
 from dashboard.db import utc_now
-from dashboard.models import Role, Room, Site, Station, User
+from dashboard.ingest import raise_alert
+from dashboard.models import AlertKind, Role, Room, Site, Station, User
 from dashboard.validate import NAME, SLUG
 from station.rooms import ShareError
 from station.rooms import share_ppm as exact_share_ppm
@@ -124,11 +125,13 @@ def set_room(
     share: float | str | None = None,
     name: str | None = None,
     actor: str = "cli",
+    near_share: float = 0.8,
 ) -> Room:
     """Change a room's capacity, share or name (and so its limit); stations take the new limit.
 
-    The over-limit flag is set again from the count against the new limit, so a lowered limit
-    that leaves the room over it raises its alert on the next change, and a raised one clears it.
+    The count is judged against the new limit at once: a lowered limit that leaves the room over it
+    raises the over-limit alert (once), a raised one ends the excursion; the live pages get the
+    room's new figures.
     """
     room = session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none()
     if room is None:
@@ -140,7 +143,12 @@ def set_room(
     if name is not None and name.strip():
         room.name = name.strip()[:200]
     session.flush()
-    occupancy.reset_over_limit(session, room.id, room.limit_people)
+    count = occupancy.current(session, room.id)
+    if occupancy.crossed_over(session, room.id, count, room.limit_people):
+        detail = f"{count} inside, limit {room.limit_people} (the room's settings changed)"
+        raise_alert(session, AlertKind.OVER_LIMIT, (room.id, room.slug), None, utc_now(), detail)
+    figures = occupancy.figures(room.slug, count, room.limit_people, room.capacity_people, near_share)
+    live.publish(session, "occupancy", figures)
     audit.record(
         session,
         actor,

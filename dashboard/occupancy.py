@@ -119,12 +119,6 @@ def crossed_over(session: Session, room_id: int, occupancy_people: int, limit_pe
     return False
 
 
-def reset_over_limit(session: Session, room_id: int, limit_people: int) -> None:
-    """Set the over-limit flag from the count against a new limit (the room's settings changed)."""
-    statement = update(ROOMS).where(ROOMS.c.id == room_id).values(over_limit=limit_people < COUNT)
-    session.execute(statement)
-
-
 def snapshot(room: Room, near_share: float, occupancy_people: int | None = None) -> dict[str, object]:
     """Return the room as API v1 answers ``GET /rooms/ROOM/occupancy``.
 

@@ -5,7 +5,7 @@ Every change here goes to the audit log (``manage`` and ``audit.record``).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -90,6 +90,7 @@ def update_room(room: str) -> ResponseReturnValue:
             share=share,
             name=request.form.get("name", ""),
             actor=current_user.username,
+            near_share=current_app.config["NEAR_SHARE"],
         )
     except SetupError as err:
         db.rollback()

@@ -181,3 +181,18 @@ def test_set_site_gives_the_site_its_time_zone(runner, app: Flask) -> None:
     result = runner.invoke(["set-site", "jayapura", "--time-zone", "WIT"])
     assert result.exit_code != 0
     assert "is not a time zone; use Asia/Jakarta (WIB)" in result.output
+
+
+def test_a_lowered_limit_that_leaves_the_room_over_it_raises_the_alert_once(
+    runner, app: Flask, client
+) -> None:
+    assert runner.invoke(["add-room", "kantor", "aula", "--capacity", "20"]).exit_code == 0  # limit 10
+    token = runner.invoke(["add-station", "gate-1", "--room", "aula"]).output.strip()
+    client.post("/api/v1/events", json={"events": [crossing("in") for _ in range(8)]}, headers=bearer(token))
+    assert runner.invoke(["set-room", "aula", "--capacity", "10"]).exit_code == 0  # limit 5: 8 is over
+    assert runner.invoke(["set-room", "aula", "--capacity", "12"]).exit_code == 0  # limit 6: still over
+    client.post(
+        "/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(token)
+    )  # the same excursion
+    with new_session(app) as session:
+        assert session.execute(select(Alert.kind)).scalars().all() == ["over_limit"]
