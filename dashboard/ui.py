@@ -244,10 +244,15 @@ def queue() -> ResponseReturnValue:
 @bp.get("/corrections")
 @require_role(Role.SUPERVISOR)
 def corrections() -> ResponseReturnValue:
-    """Today's corrections, with who and why, beside each room's counted figures."""
+    """Today's corrections (each room's today on its site's clock), with who and why, beside its figures."""
     db = get_session()
-    since, until = timeutil.day_bounds(timeutil.today())
-    rooms = db.execute(select(Room).order_by(Room.slug)).scalars().all()
+    rooms = db.execute(select(Room).options(joinedload(Room.site)).order_by(Room.slug)).scalars().all()
+    days = {
+        room.id: timeutil.day_bounds(timeutil.today(room.site.time_zone), room.site.time_zone)
+        for room in rooms
+    }
+    since = min((start for start, _ in days.values()), default=utc_now())
+    until = max((end for _, end in days.values()), default=utc_now())
     rows = db.execute(
         select(Correction)
         .options(joinedload(Correction.station), joinedload(Correction.room))
@@ -256,8 +261,10 @@ def corrections() -> ResponseReturnValue:
     ).scalars()
     by_room: dict[int, list[Correction]] = {}
     for row in rows:
-        by_room.setdefault(row.room_id, []).append(row)
-    figures = {room.id: _counted_figures(room.id, since, until) for room in rooms}
+        start, end = days.get(row.room_id, (since, until))
+        if start <= row.at < end:
+            by_room.setdefault(row.room_id, []).append(row)
+    figures = {room.id: _counted_figures(room.id, *days[room.id]) for room in rooms}
     return render_template(
         "corrections.html", rooms=rooms, by_room=by_room, figures=figures, local=timeutil.local
     )
