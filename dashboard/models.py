@@ -15,9 +15,8 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dashboard.db import Base, BigId, UTCDateTime, utc_now
-from station.rooms import PPM, RoomState, limit_from_ppm, share_text
-
-__all__ = ["PPM", "RoomState"]
+from station.rooms import RoomState as RoomState  # the shared room rules' traffic light, re-exported
+from station.rooms import limit_from_ppm, share_text
 
 
 class Role(StrEnum):

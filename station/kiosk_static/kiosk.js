@@ -15,12 +15,12 @@ let last = null;
 let chimedFor = null;
 
 // A word of the page's language; {name} is filled from ``params``; a key with _one/_other forms is
-// a plural chosen by the language's rule from ``params.n`` (or the one number given).
+// a plural chosen by the language's rule from the number it counts (minutes, seconds, else n).
 function t(key, params = {}) {
   const words = texts[language] || texts.id;
   let text = words[key];
   if (text === undefined && (words[key + "_other"] !== undefined)) {
-    const count = Number(params.n ?? params.seconds ?? params.min ?? 0);
+    const count = Number(params.min ?? params.seconds ?? params.n ?? 0);  // the number the noun counts
     const form = new Intl.PluralRules(language).select(count);
     text = words[key + "_" + form] ?? words[key + "_other"];
   }
