@@ -186,3 +186,22 @@ def test_the_guard_panel_closes_and_clears_after_30_s_idle(kiosk):
     page.click("#guard-open")
     expect(page.locator("#pin")).to_have_value("")
     expect(page.locator("#reason")).to_have_value("")
+
+
+def test_a_retest_before_the_rest_is_over_is_answered_with_the_minutes_left(kiosk):
+    from datetime import timedelta
+
+    from station.events import utc_now
+
+    page, station = kiosk
+    expect = playwright_api.expect
+    station.screening.retests[3] = utc_now() + timedelta(seconds=50)  # ticket 3: under a minute to go
+    page.click("#language")
+    page.click("#guard-open")
+    page.fill("#pin", "2468")
+    page.fill("#retest-ticket", "3")
+    page.click("[data-action=retest]")
+    expect(page.locator("#guard-result")).to_have_text("Ticket 3: the rest is not over, 1 more minute.")
+    page.fill("#retest-ticket", "42")
+    page.click("[data-action=retest]")
+    expect(page.locator("#guard-result")).to_have_text("Unknown re-test ticket 42: nothing changed.")
