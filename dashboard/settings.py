@@ -29,6 +29,14 @@ def _number(name: str, kind: type[int] | type[float]) -> int | float:
         raise SetupError(f"{name} must be a number, got {raw[:20]!r}") from None
 
 
+#: The time zones of Indonesia's sites, as the settings page offers them.
+ZONES = (
+    ("Asia/Jakarta", "Asia/Jakarta (WIB)"),
+    ("Asia/Makassar", "Asia/Makassar (WITA)"),
+    ("Asia/Jayapura", "Asia/Jayapura (WIT)"),
+)
+
+
 def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
@@ -39,7 +47,7 @@ def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
         .scalars()
         .all()
     )
-    return render_template("settings.html", sites=sites, stations=stations, **extra), status
+    return render_template("settings.html", sites=sites, stations=stations, zones=ZONES, **extra), status
 
 
 @bp.get("/")
@@ -96,6 +104,20 @@ def update_room(room: str) -> ResponseReturnValue:
         db.rollback()
         return _settings_page(400, error=str(err))
     flash(_("Room %(room)s saved: limit %(limit)s.", room=found.slug, limit=found.limit_people), "ok")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/sites/<site>")
+@require_role(Role.SUPERVISOR)
+def update_site(site: str) -> ResponseReturnValue:
+    """Change a site's time zone: its days, reports and times shown follow it."""
+    db = get_session()
+    try:
+        manage.set_site(db, site, time_zone=request.form.get("time_zone", ""), actor=current_user.username)
+    except SetupError as err:
+        db.rollback()
+        return _settings_page(400, error=str(err))
+    flash(_("Site %(site)s saved.", site=site), "ok")
     return redirect(url_for("settings.index"))
 
 

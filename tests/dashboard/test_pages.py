@@ -344,3 +344,25 @@ def test_a_site_in_wit_reports_its_day_and_times_on_its_own_clock(
     assert "00:30:00" in room
     settings = client.get("/settings/").text
     assert "WIT</td>" in settings  # "last heard", on the site's clock with its zone named
+
+
+@pytest.mark.parametrize(
+    ("zone", "status", "stored"),
+    [
+        # eastern Indonesia
+        ("Asia/Jayapura", 302, "Asia/Jayapura"),
+        # an abbreviation is not a zone: a clear 400, nothing changes
+        ("WIT", 400, "Asia/Jakarta"),
+    ],
+)
+def test_a_supervisor_sets_a_sites_time_zone(
+    app: Flask, client: FlaskClient, lobby: str, supervisor, zone: str, status: int, stored: str
+) -> None:
+    response = client.post("/settings/sites/kantor-pusat", data={"time_zone": zone})
+    assert response.status_code == status
+    with new_session(app) as session:
+        from dashboard.models import Site
+
+        assert session.execute(select(Site.time_zone)).scalar_one() == stored
+    if status == 400:
+        assert "is not a time zone" in response.text
