@@ -121,7 +121,7 @@ def _station(folder: Path, dashboard_url: str, token: str, kiosk_port: int) -> I
     from station.runner import Parts, Runner
 
     os.environ["GERBANG_STATION_TOKEN"] = token
-    os.environ.setdefault("GERBANG_KIOSK_PIN", PIN)
+    os.environ.setdefault("GERBANG_KIOSK_PIN", f"satpam={PIN}")  # one guard, named by the PIN
     stop = threading.Event()
     steps = []
     for _, skin_c in VISITORS:

@@ -133,6 +133,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(
         Role=Role,
         local=timeutil.local,
+        stamp=timeutil.stamp,
         describe_alert=words.describe_alert,
         language_names={"id": "Bahasa Indonesia", "en": "English"},
     )

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,46 @@ def add_room(
     with _session(database_url) as (_, session):
         made = manage.add_room(session, site, room, capacity_people, share, name=name)
         click.echo(f"room {made.slug} in {site}: capacity {made.capacity_people}, limit {made.limit_people}")
+
+
+@dashboard_group.command("set-room")
+@click.argument("room")
+@click.option("--capacity", "capacity_people", type=int, default=None, help="People the room holds.")
+@click.option("--share", default=None, help="Share of capacity allowed in, as a decimal (0.5).")
+@click.option("--name", default=None, help="Display name.")
+@database_option
+@_setup_errors
+def set_room(
+    room: str, capacity_people: int | None, share: str | None, name: str | None, database_url: str | None
+) -> None:
+    """Change ROOM's capacity, share or name; print the new limit (the stations take it within seconds)."""
+    from dashboard import manage
+
+    with _session(database_url) as (_, session):
+        changed = manage.set_room(session, room, capacity_people=capacity_people, share=share, name=name)
+        click.echo(
+            f"room {changed.slug}: capacity {changed.capacity_people}, share {changed.share}, "
+            f"limit {changed.limit_people}"
+        )
+
+
+@dashboard_group.command("set-site")
+@click.argument("site")
+@click.option(
+    "--time-zone", default=None, help="Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)."
+)
+@click.option("--name", default=None, help="Display name.")
+@database_option
+@_setup_errors
+def set_site(site: str, time_zone: str | None, name: str | None, database_url: str | None) -> None:
+    """Change SITE's time zone or name: its days, reports and times shown follow the zone."""
+    from dashboard import manage
+    from dashboard.timeutil import ZoneInfo
+
+    with _session(database_url) as (_, session):
+        changed = manage.set_site(session, site, time_zone=time_zone, name=name)
+        label = datetime.now(ZoneInfo(changed.time_zone)).tzname()
+        click.echo(f"site {changed.slug}: time zone {changed.time_zone} ({label})")
 
 
 @dashboard_group.command("add-station")

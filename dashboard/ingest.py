@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from dashboard import audit, live, occupancy
 from dashboard.db import utc_now
 from dashboard.models import (
-    PERMILLE,
     Alert,
     AlertKind,
     Correction,
@@ -51,6 +50,7 @@ from station.events import (
     ScreeningEvent,
     StatusEvent,
 )
+from station.rooms import limit_from_ppm
 
 # How stale ``stations.last_seen_at`` may be (silence alerts come after minutes).
 LAST_SEEN_PRECISION = timedelta(seconds=5)
@@ -71,7 +71,7 @@ _SENDER_QUERY = (
         ROOMS.c.id,
         ROOMS.c.slug,
         ROOMS.c.capacity_people,
-        ROOMS.c.share_permille,
+        ROOMS.c.share_ppm,
     )
     .join_from(STATIONS, ROOMS, STATIONS.c.room_id == ROOMS.c.id)
     .where(STATIONS.c.token_sha256 == bindparam("token_sha256"), STATIONS.c.revoked_at.is_(None))
@@ -106,7 +106,7 @@ def sender_for_token(session: Session, token_sha256: str) -> Sender | None:
     row = session.execute(_SENDER_QUERY, {"token_sha256": token_sha256}).one_or_none()
     if row is None:
         return None
-    station_id, name, last_seen_at, room_id, slug, capacity_people, share_permille = row
+    station_id, name, last_seen_at, room_id, slug, capacity_people, share_ppm = row
     return Sender(
         station_id=station_id,
         station_name=name,
@@ -114,7 +114,7 @@ def sender_for_token(session: Session, token_sha256: str) -> Sender | None:
         room_id=room_id,
         room_slug=slug,
         capacity_people=capacity_people,
-        limit_people=capacity_people * share_permille // PERMILLE,
+        limit_people=limit_from_ppm(capacity_people, share_ppm),
     )
 
 
@@ -262,14 +262,14 @@ class _Batch:
         sender = self.sender
         if event.direction is Direction.IN:
             change = occupancy.enter(self.session, sender.room_id)
-            if change.occupancy_people == sender.limit_people + 1:
-                self._alert(
-                    AlertKind.OVER_LIMIT,
-                    event,
-                    f"{change.occupancy_people} inside, limit {sender.limit_people}",
-                )
+            if change.occupancy_people > sender.limit_people:  # only an entry takes a room over
+                self._over_limit(event, change.occupancy_people)
         else:
             change = occupancy.leave(self.session, sender.room_id)
+            if change.moved and change.occupancy_people == sender.limit_people:  # back at the limit
+                occupancy.crossed_over(
+                    self.session, sender.room_id, change.occupancy_people, sender.limit_people
+                )
         self.count_after = change.occupancy_people
         self._row(
             Crossing,
@@ -329,6 +329,7 @@ class _Batch:
             change = occupancy.set_to(self.session, sender.room_id, event.value)
         else:
             change = occupancy.add(self.session, sender.room_id, event.delta or 0)
+        self._over_limit(event, change.occupancy_people)
         self.count_after = change.occupancy_people
         self._row(
             Correction,
@@ -351,6 +352,12 @@ class _Batch:
             f"why: {event.reason or '-'}",
             room_id=sender.room_id,
         )
+
+    def _over_limit(self, event: Event, occupancy_people: int) -> None:
+        """Raise the one over-limit alert of this excursion above the limit, or end the excursion."""
+        limit = self.sender.limit_people
+        if occupancy.crossed_over(self.session, self.sender.room_id, occupancy_people, limit):
+            self._alert(AlertKind.OVER_LIMIT, event, f"{occupancy_people} inside, limit {limit}")
 
     def _actor(self, who: str) -> str:
         """A guard as the audit log names them: ``station/guard`` (the column holds 64 characters)."""
@@ -416,16 +423,46 @@ class _Batch:
 
     def _alert(self, kind: AlertKind, event: Event, detail: str) -> None:
         sender = self.sender
-        values = {
-            "kind": str(kind),
-            "room_id": sender.room_id,
-            "station_id": sender.station_id,
-            "at": event.at,
-            "detail": detail,
-        }
-        alert_id = self.session.execute(_ALERT_INSERT, values).scalar_one()
-        payload = alert_payload(alert_id, str(kind), sender.room_slug, sender.station_name, event.at, detail)
-        live.publish(self.session, "alert", payload)
+        raise_alert(
+            self.session,
+            kind,
+            (sender.room_id, sender.room_slug),
+            (sender.station_id, sender.station_name),
+            event.at,
+            detail,
+        )
+
+
+def raise_alert(
+    session: Session,
+    kind: AlertKind,
+    room: tuple[int, str] | None,
+    station: tuple[int, str] | None,
+    at: datetime,
+    detail: str,
+) -> None:
+    """Add an alert and send it to the live stream, in the caller's transaction.
+
+    Args:
+        session: The session.
+        kind: Why.
+        room: The room's (id, slug), or None.
+        station: The station's (id, name), or None (a change made on the dashboard).
+        at: When it happened.
+        detail: A sentence for the supervisor.
+    """
+    values = {
+        "kind": str(kind),
+        "room_id": room[0] if room else None,
+        "station_id": station[0] if station else None,
+        "at": at,
+        "detail": detail,
+    }
+    alert_id = session.execute(_ALERT_INSERT, values).scalar_one()
+    payload = alert_payload(
+        alert_id, str(kind), room[1] if room else None, station[1] if station else None, at, detail
+    )
+    live.publish(session, "alert", payload)
 
 
 def alert_payload(

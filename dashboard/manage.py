@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard import audit
+from dashboard import audit, live, occupancy
 from dashboard.api import token_hash
 from dashboard.auth import hash_password
 from dashboard.db import utc_now
 from dashboard.i18n import _n
-from dashboard.models import PERMILLE, Role, Room, Site, Station, User
+from dashboard.ingest import raise_alert
+from dashboard.models import AlertKind, Role, Room, Site, Station, User
 from dashboard.validate import NAME, SLUG
 from dashboard.words import MessageError
+from station.rooms import ShareError
+from station.rooms import share_ppm as exact_share_ppm
 
 LOCALES = ("id", "en")
 
@@ -35,11 +39,45 @@ def check_slug(kind: str, value: str) -> str:
     return value
 
 
-def check_share(share: float) -> int:
-    """Return ``share`` in per mille, if it is within (0, 1]."""
-    if not 0 < share <= 1:
-        raise SetupError(_n("share must be more than 0 and at most 1, got %(share)s"), share=share)
-    return round(share * PERMILLE)
+def check_share(share: float | str) -> int:
+    """Return ``share`` in millionths, exactly as written, if it is within (0, 1] (``station.rooms``)."""
+    try:
+        return exact_share_ppm(share)
+    except ShareError as err:
+        raise SetupError(str(err)) from None
+
+
+def check_zone(name: str) -> str:
+    """Return ``name`` if it is a time zone (``Asia/Jayapura``), else raise with the three to choose from."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SetupError(
+            f"{name[:64]!r} is not a time zone; use Asia/Jakarta (WIB), Asia/Makassar (WITA) "
+            "or Asia/Jayapura (WIT)"
+        ) from None
+    return name
+
+
+def set_site(
+    session: Session,
+    site_slug: str,
+    *,
+    time_zone: str | None = None,
+    name: str | None = None,
+    actor: str = "cli",
+) -> Site:
+    """Change a site's time zone or name (its days, reports and times shown follow its zone)."""
+    site = session.execute(select(Site).where(Site.slug == site_slug)).scalar_one_or_none()
+    if site is None:
+        raise SetupError(f"no site {site_slug[:64]!r}; add a room to it first with add-room")
+    if time_zone is not None:
+        site.time_zone = check_zone(time_zone)
+    if name is not None and name.strip():
+        site.name = name.strip()[:200]
+    audit.record(session, actor, "update-site", f"{site_slug} time zone {site.time_zone} name {site.name}")
+    session.commit()
+    return site
 
 
 def check_capacity(capacity_people: int) -> int:
@@ -64,7 +102,7 @@ def add_room(
     """Add a room to a site (the site is made on first use); raise ``SetupError`` if it exists."""
     check_slug("SITE", site_slug)
     check_slug("ROOM", room_slug)
-    share_permille = check_share(share)
+    ppm = check_share(share)
     check_capacity(capacity_people)
     if session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none():
         raise SetupError(_n("room %(room)s exists already"), room=repr(room_slug))
@@ -77,7 +115,7 @@ def add_room(
         slug=room_slug,
         name=(name or room_slug)[:200],
         capacity_people=capacity_people,
-        share_permille=share_permille,
+        share_ppm=ppm,
         occupancy_people=0,
     )
     session.add(room)
@@ -88,6 +126,48 @@ def add_room(
         "add-room",
         f"{site_slug}/{room_slug} capacity {capacity_people} share {share}",
         room_id=room.id,
+    )
+    session.commit()
+    return room
+
+
+def set_room(
+    session: Session,
+    room_slug: str,
+    *,
+    capacity_people: int | None = None,
+    share: float | str | None = None,
+    name: str | None = None,
+    actor: str = "cli",
+    near_share: float = 0.8,
+) -> Room:
+    """Change a room's capacity, share or name (and so its limit); stations take the new limit.
+
+    The count is judged against the new limit at once: a lowered limit that leaves the room over it
+    raises the over-limit alert (once), a raised one ends the excursion; the live pages get the
+    room's new figures.
+    """
+    room = session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none()
+    if room is None:
+        raise SetupError(f"no room {room_slug[:64]!r}")
+    if capacity_people is not None:
+        room.capacity_people = check_capacity(capacity_people)
+    if share is not None:
+        room.share_ppm = check_share(share)
+    if name is not None and name.strip():
+        room.name = name.strip()[:200]
+    session.flush()
+    count = occupancy.current(session, room.id)
+    if occupancy.crossed_over(session, room.id, count, room.limit_people):
+        detail = f"{count} inside, limit {room.limit_people} (the room's settings changed)"
+        raise_alert(session, AlertKind.OVER_LIMIT, (room.id, room.slug), None, utc_now(), detail)
+    figures = occupancy.figures(room.slug, count, room.limit_people, room.capacity_people, near_share)
+    live.publish(session, "occupancy", figures)
+    audit.record(
+        session,
+        actor,
+        "update-room",
+        f"{room_slug} capacity {room.capacity_people} share {room.share} limit {room.limit_people}",
     )
     session.commit()
     return room

@@ -22,12 +22,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dashboard.db import Base, BigId, UTCDateTime, utc_now
-
-PERMILLE = 1000
+from station.rooms import RoomState as RoomState  # the shared room rules' traffic light, re-exported
+from station.rooms import limit_from_ppm, share_text
 
 
 class Role(StrEnum):
@@ -41,14 +42,6 @@ class Role(StrEnum):
     def rank(self) -> int:
         """The role's place in the order guard < supervisor < admin."""
         return list(Role).index(self)
-
-
-class RoomState(StrEnum):
-    """A room's traffic light against its limit."""
-
-    OPEN = "open"
-    NEAR = "near"
-    FULL = "full"
 
 
 class AlertKind(StrEnum):
@@ -68,6 +61,7 @@ class TicketStatus(StrEnum):
     ISSUED = "issued"
     CALLED = "called"
     SERVED = "served"
+    NO_SHOW = "no_show"
     CANCELLED = "cancelled"
 
 
@@ -79,6 +73,10 @@ class Site(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: The site's clock (IANA name): Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT).
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default="Asia/Jakarta", server_default="Asia/Jakarta", nullable=False
+    )
     rooms: Mapped[list[Room]] = relationship(back_populates="site", order_by="Room.slug")
 
 
@@ -92,20 +90,23 @@ class Room(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     capacity_people: Mapped[int] = mapped_column(Integer)
-    share_permille: Mapped[int] = mapped_column(Integer, default=500)
+    #: The share allowed in, in millionths (exact: 0.3335 is 333500); see ``station.rooms``.
+    share_ppm: Mapped[int] = mapped_column(Integer, default=500_000)
     occupancy_people: Mapped[int] = mapped_column(Integer, default=0)
+    #: Whether an over-limit alert is out for the count now above the limit (one per excursion).
+    over_limit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
     site: Mapped[Site] = relationship(back_populates="rooms")
     stations: Mapped[list[Station]] = relationship(back_populates="room", order_by="Station.name")
 
     @property
-    def share(self) -> float:
-        """The share of the capacity allowed in (0.5 by default)."""
-        return self.share_permille / PERMILLE
+    def share(self) -> str:
+        """The share of the capacity allowed in, as its shortest decimal (``"0.5"`` by default)."""
+        return share_text(self.share_ppm)
 
     @property
     def limit_people(self) -> int:
-        """How many may be inside: floor(capacity x share), in exact integer arithmetic."""
-        return self.capacity_people * self.share_permille // PERMILLE
+        """How many may be inside: floor(capacity x share), by the shared room rules."""
+        return limit_from_ppm(self.capacity_people, self.share_ppm)
 
 
 class Station(Base):
@@ -258,14 +259,15 @@ class Correction(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
-    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    #: The station it was made at; None for a supervisor's correction on the dashboard.
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     delta: Mapped[int | None] = mapped_column(Integer)
     value: Mapped[int | None] = mapped_column(Integer)
     by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     occupancy_after: Mapped[int] = mapped_column(Integer)
-    station: Mapped[Station] = relationship()
+    station: Mapped[Station | None] = relationship()
     room: Mapped[Room] = relationship()
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from dashboard.models import Room, RoomState
+from dashboard.models import Room
+from station.rooms import RoomState, over_limit, room_state
 
 ROOMS = Room.__table__
 COUNT = ROOMS.c.occupancy_people
@@ -98,11 +99,24 @@ def state_of(occupancy_people: int, limit_people: int, near_share: float) -> Roo
         limit_people: The room's limit.
         near_share: The share of the limit from which the room is near (0.8 warns at 80 %).
     """
-    if occupancy_people >= limit_people:
-        return RoomState.FULL
-    if occupancy_people >= near_share * limit_people:
-        return RoomState.NEAR
-    return RoomState.OPEN
+    return room_state(occupancy_people, limit_people, near_share)
+
+
+OVER = ROOMS.c.over_limit
+
+
+def crossed_over(session: Session, room_id: int, occupancy_people: int, limit_people: int) -> bool:
+    """Keep the room's over-limit flag in step with a count just returned; True when it went over.
+
+    One conditional ``UPDATE`` each way, so of concurrent changes exactly one finds the room newly
+    over its limit (and raises the one alert), however the count got there: a crossing, a
+    correction, a set-to. The flag falls back once the count is at the limit or below.
+    """
+    if over_limit(occupancy_people, limit_people):
+        statement = update(ROOMS).where(ROOMS.c.id == room_id, OVER.is_(False)).values(over_limit=True)
+        return session.execute(statement.returning(ROOMS.c.id)).first() is not None
+    session.execute(update(ROOMS).where(ROOMS.c.id == room_id, OVER.is_(True)).values(over_limit=False))
+    return False
 
 
 def snapshot(room: Room, near_share: float, occupancy_people: int | None = None) -> dict[str, object]:

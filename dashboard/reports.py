@@ -107,7 +107,7 @@ def _cell(value: object) -> str:
 
 
 def _row(screening: Screening) -> list[str]:
-    moment = timeutil.local(screening.at)
+    moment = timeutil.local(screening.at, screening.room.site.time_zone)  # ISO 8601 with the site's offset
     return [
         moment.isoformat() if moment else "",
         _cell(screening.room.site.slug),
@@ -277,8 +277,8 @@ def opening_occupancy(session: Session, room_id: int, since: datetime) -> int:
 
 
 def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay:
-    """Compute a site's daily report."""
-    since, until = timeutil.day_bounds(day)
+    """Compute a site's daily report (the day on the site's own clock)."""
+    since, until = timeutil.day_bounds(day, site.time_zone)
     report = SiteDay(site=site, day=day)
     rooms = {room.id: RoomDay(room=room) for room in site.rooms}
     report.rooms = list(rooms.values())
@@ -356,8 +356,13 @@ def daily(site: str) -> ResponseReturnValue:
     if found is None:
         abort(404, _("No such site."))
     try:
-        day = timeutil.parse_day(request.args.get("day"), timeutil.today())
+        day = timeutil.parse_day(request.args.get("day"), timeutil.today(found.time_zone))
     except ValueError as err:
         abort(400, translated(err))
     report = site_day(db, found, day, current_app.config["FEVER_C"])
-    return render_template("report.html", report=report, local=timeutil.local)
+    return render_template(
+        "report.html",
+        report=report,
+        local=lambda moment: timeutil.local(moment, found.time_zone),
+        zone_label=timeutil.zone_label(found.time_zone),
+    )

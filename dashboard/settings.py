@@ -5,7 +5,7 @@ Every change here goes to the audit log (``manage`` and ``audit.record``).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,6 +33,14 @@ def _number(name: str, kind: type[int] | type[float]) -> int | float:
         ) from None
 
 
+#: The time zones of Indonesia's sites, as the settings page offers them.
+ZONES = (
+    ("Asia/Jakarta", "Asia/Jakarta (WIB)"),
+    ("Asia/Makassar", "Asia/Makassar (WITA)"),
+    ("Asia/Jayapura", "Asia/Jayapura (WIT)"),
+)
+
+
 def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     sites = (
@@ -48,14 +56,14 @@ def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     stations = (
         db.execute(
             select(Station)
-            .options(joinedload(Station.room))
+            .options(joinedload(Station.room).joinedload(Room.site))
             .where(scope.stations_clause(Station.id))
             .order_by(Station.name)
         )
         .scalars()
         .all()
     )
-    return render_template("settings.html", sites=sites, stations=stations, **extra), status
+    return render_template("settings.html", sites=sites, stations=stations, zones=ZONES, **extra), status
 
 
 def _own_station(name: str) -> None:
@@ -94,7 +102,7 @@ def add_room() -> ResponseReturnValue:
             request.form.get("site", "").strip(),
             request.form.get("room", "").strip(),
             int(_number("capacity", int)),
-            float(_number("share", float)) if request.form.get("share") else 0.5,
+            request.form.get("share", "").strip() or 0.5,
             name=request.form.get("name", "").strip() or None,
             actor=current_user.username,
         )
@@ -115,21 +123,35 @@ def update_room(room: str) -> ResponseReturnValue:
         abort(404, _("No such room."))
     try:
         capacity = manage.check_capacity(int(_number("capacity", int)))
-        share_permille = manage.check_share(float(_number("share", float)))
+        share = request.form.get("share", "").strip()
+        manage.check_share(share)
+        manage.set_room(
+            db,
+            found.slug,
+            capacity_people=capacity,
+            share=share,
+            name=request.form.get("name", ""),
+            actor=current_user.username,
+            near_share=current_app.config["NEAR_SHARE"],
+        )
     except SetupError as err:
+        db.rollback()
         return _settings_page(400, error=translated(err))
-    found.capacity_people = capacity
-    found.share_permille = share_permille
-    found.name = (request.form.get("name", "").strip() or found.name)[:200]
-    audit.record(
-        db,
-        current_user.username,
-        "update-room",
-        f"{room} capacity {capacity} share {found.share}",
-        room_id=found.id,
-    )
-    db.commit()
     flash(_("Room %(room)s saved: limit %(limit)s.", room=found.slug, limit=found.limit_people), "ok")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/sites/<site>")
+@require_role(Role.SUPERVISOR)
+def update_site(site: str) -> ResponseReturnValue:
+    """Change a site's time zone: its days, reports and times shown follow it."""
+    db = get_session()
+    try:
+        manage.set_site(db, site, time_zone=request.form.get("time_zone", ""), actor=current_user.username)
+    except SetupError as err:
+        db.rollback()
+        return _settings_page(400, error=str(err))
+    flash(_("Site %(site)s saved.", site=site), "ok")
     return redirect(url_for("settings.index"))
 
 

@@ -1,4 +1,9 @@
-"""Local days: the dashboard shows and groups by the site's clock (``TIMEZONE``, Asia/Jakarta)."""
+"""Local days: the dashboard shows and groups by a site's clock, with the zone named ("WIT").
+
+Each site has its time zone (``sites.time_zone``: Asia/Jakarta WIB, Asia/Makassar WITA,
+Asia/Jayapura WIT); pages about one site or room use it. Pages across every site use
+``TIMEZONE`` (Asia/Jakarta by default). Every function takes an optional zone name.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +16,40 @@ from dashboard.i18n import _n
 from dashboard.words import MessageError
 
 
-def zone() -> ZoneInfo:
-    """The dashboard's time zone."""
-    return ZoneInfo(current_app.config["TIMEZONE"])
+def zone(name: str | None = None) -> ZoneInfo:
+    """The time zone ``name`` (a site's), else the dashboard's own (``TIMEZONE``)."""
+    return ZoneInfo(name or current_app.config["TIMEZONE"])
 
 
-def today() -> date:
+def today(zone_name: str | None = None) -> date:
     """Today's date on the site's clock."""
-    return datetime.now(zone()).date()
+    return datetime.now(zone(zone_name)).date()
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
+def day_bounds(day: date, zone_name: str | None = None) -> tuple[datetime, datetime]:
     """Return the UTC start and end of a local day."""
-    start = datetime.combine(day, time(), tzinfo=zone())
-    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone())
+    start = datetime.combine(day, time(), tzinfo=zone(zone_name))
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone(zone_name))
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def local(moment: datetime | None) -> datetime | None:
+def local(moment: datetime | None, zone_name: str | None = None) -> datetime | None:
     """Return ``moment`` on the site's clock."""
-    return moment.astimezone(zone()) if moment is not None else None
+    return moment.astimezone(zone(zone_name)) if moment is not None else None
+
+
+def zone_label(zone_name: str | None = None, at: datetime | None = None) -> str:
+    """The zone's short name (``WIB``, ``WITA``, ``WIT``), as shown beside times."""
+    moment = (at or datetime.now(UTC)).astimezone(zone(zone_name))
+    return moment.tzname() or str(zone(zone_name))
+
+
+def stamp(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S", zone_name: str | None = None) -> str:
+    """Return ``moment`` on the site's clock with the zone named (``2026-12-02 16:00:00 WIT``)."""
+    if moment is None:
+        return ""
+    shown = moment.astimezone(zone(zone_name))
+    return f"{shown.strftime(fmt)} {shown.tzname() or ''}".rstrip()
 
 
 #: The days a filter or report may name: far enough either way for any office, and never so far that

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from dashboard import audit, charts, jobs, live, occupancy, scope, timeutil
+from dashboard import audit, charts, correct, jobs, live, occupancy, scope, timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
@@ -81,12 +81,52 @@ def overview() -> ResponseReturnValue:
 @require_role(Role.GUARD)
 def room_page(room: str) -> ResponseReturnValue:
     """A room today: its occupancy curve, counted figures, crossings and corrections."""
+    return _room_page(room)
+
+
+@bp.post("/rooms/<room>/correct")
+@require_role(Role.SUPERVISOR)
+def correct_count(room: str) -> ResponseReturnValue:
+    """A supervisor corrects the room's count (+N, -N or set to N), with a reason; audited."""
     db = get_session()
-    live_after = live.last_id(db)
     found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
     if found is None or not scope.may_see_room(found):
         abort(404, _("No such room."))
-    since, until = timeutil.day_bounds(timeutil.today())
+    kind, raw = request.form.get("kind", "set"), request.form.get("people", "").strip()
+    try:
+        amount = int(raw)
+    except ValueError:
+        return _room_page(room, 400, error=_("Enter a whole number of people."))
+    try:
+        after = correct.correct(
+            db,
+            found,
+            current_user.username,
+            request.form.get("reason", ""),
+            delta=amount if kind == "delta" else None,
+            value=amount if kind != "delta" else None,
+            confirm=request.form.get("confirm") == "yes",
+            near_share=current_app.config["NEAR_SHARE"],
+        )
+    except correct.CorrectionError as err:
+        db.rollback()
+        if err.needs_confirmation:
+            return _room_page(room, 409, error=str(err), confirm=True)
+        return _room_page(room, 400, error=str(err))
+    flash(_("Count of %(room)s corrected: %(count)s.", room=found.slug, count=after.occupancy_people), "ok")
+    return redirect(url_for("ui.room_page", room=room))
+
+
+def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnValue:
+    db = get_session()
+    live_after = live.last_id(db)
+    found = db.execute(
+        select(Room).options(joinedload(Room.site)).where(Room.slug == room)
+    ).scalar_one_or_none()
+    if found is None or not scope.may_see_room(found):
+        abort(404, _("No such room."))
+    zone_name = found.site.time_zone  # the room's day and times on its site's clock
+    since, until = timeutil.day_bounds(timeutil.today(zone_name), zone_name)
     opening = opening_occupancy(db, found.id, since)
     points = [(since, opening)] + [
         (at, value) for at, _room, value in occupancy_points(db, [found.id], since, until)
@@ -123,8 +163,11 @@ def room_page(room: str) -> ResponseReturnValue:
         figures=figures,
         opening=opening,
         live_after=live_after,
-        local=timeutil.local,
-    )
+        local=lambda moment: timeutil.local(moment, zone_name),
+        zone_label=timeutil.zone_label(zone_name),
+        form=request.form if status != 200 else {},
+        **extra,
+    ), status
 
 
 def _counted_figures(room_id: int, since: datetime, until: datetime) -> dict[str, int]:
@@ -187,9 +230,11 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
 @bp.get("/queue")
 @require_role(Role.GUARD)
 def queue() -> ResponseReturnValue:
-    """Each room's queue today: tickets waiting, called and served."""
+    """Each room's queue today: tickets waiting, called, served and no-shows, and the current wait.
+
+    The current wait is how long the first ticket in line has waited so far (whole minutes).
+    """
     db = get_session()
-    since, _until = timeutil.day_bounds(timeutil.today())
     rooms = (
         db.execute(
             select(Room)
@@ -200,30 +245,57 @@ def queue() -> ResponseReturnValue:
         .scalars()
         .all()
     )
-    tickets = db.execute(
-        select(QueueTicket)
-        .where(QueueTicket.issued_at >= since, scope.rooms_clause(QueueTicket.room_id))
-        .order_by(QueueTicket.ticket)
-    ).scalars()
+    # each room's today on its own site's clock (a station in WIT starts its tickets at WIT midnight)
+    starts = {
+        room.id: timeutil.day_bounds(timeutil.today(room.site.time_zone), room.site.time_zone)[0]
+        for room in rooms
+    }
+    since = min(starts.values(), default=utc_now())
+    tickets = [
+        ticket
+        for ticket in db.execute(
+            select(QueueTicket)
+            .where(QueueTicket.issued_at >= since, scope.rooms_clause(QueueTicket.room_id))
+            .order_by(QueueTicket.ticket)
+        ).scalars()
+        if ticket.issued_at >= starts.get(ticket.room_id, since)
+    ]
     by_room: dict[int, dict[str, list[int]]] = {
         room.id: {s.value: [] for s in TicketStatus} for room in rooms
     }
+    oldest: dict[int, datetime] = {}
     for ticket in tickets:
         by_room.setdefault(ticket.room_id, {s.value: [] for s in TicketStatus})[ticket.status].append(
             ticket.ticket
         )
-    return render_template("queue.html", rooms=rooms, by_room=by_room)
+        if ticket.status == TicketStatus.ISSUED and ticket.room_id not in oldest:
+            oldest[ticket.room_id] = ticket.issued_at
+    now = utc_now()
+    waits = {room_id: int((now - at).total_seconds() // 60) for room_id, at in oldest.items()}
+    return render_template("queue.html", rooms=rooms, by_room=by_room, waits=waits)
 
 
 @bp.get("/corrections")
 @require_role(Role.SUPERVISOR)
 def corrections() -> ResponseReturnValue:
-    """Today's corrections, with who and why, beside each room's counted figures."""
+    """Today's corrections (each room's today on its site's clock), with who and why, beside its figures."""
     db = get_session()
-    since, until = timeutil.day_bounds(timeutil.today())
     rooms = (
-        db.execute(select(Room).where(scope.sites_clause(Room.site_id)).order_by(Room.slug)).scalars().all()
+        db.execute(
+            select(Room)
+            .options(joinedload(Room.site))
+            .where(scope.sites_clause(Room.site_id))
+            .order_by(Room.slug)
+        )
+        .scalars()
+        .all()
     )
+    days = {
+        room.id: timeutil.day_bounds(timeutil.today(room.site.time_zone), room.site.time_zone)
+        for room in rooms
+    }
+    since = min((start for start, _ in days.values()), default=utc_now())
+    until = max((end for _, end in days.values()), default=utc_now())
     rows = db.execute(
         select(Correction)
         .options(joinedload(Correction.station), joinedload(Correction.room))
@@ -232,8 +304,10 @@ def corrections() -> ResponseReturnValue:
     ).scalars()
     by_room: dict[int, list[Correction]] = {}
     for row in rows:
-        by_room.setdefault(row.room_id, []).append(row)
-    figures = {room.id: _counted_figures(room.id, since, until) for room in rooms}
+        start, end = days.get(row.room_id, (since, until))
+        if start <= row.at < end:
+            by_room.setdefault(row.room_id, []).append(row)
+    figures = {room.id: _counted_figures(room.id, *days[room.id]) for room in rooms}
     return render_template(
         "corrections.html", rooms=rooms, by_room=by_room, figures=figures, local=timeutil.local
     )

@@ -16,6 +16,7 @@ import typing
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.events import Policy
 from station.vision.crossings import DoorLine as CrossingLine
@@ -40,6 +41,10 @@ class StationSection:
     share: float = field(default=0.5, metadata=_range(0.01, 1.0))
     near_share: float = field(default=0.8, metadata=_range(0.1, 1.0))
     closing_time: str = field(default="17:00", metadata={"pattern": r"([01]\d|2[0-3]):[0-5]\d"})
+    #: The site's clock (IANA): Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).
+    time_zone: str = field(default="Asia/Jakarta", metadata={"zone": True})
+    #: How long a called queue ticket waits for its holder before it counts as a no-show.
+    queue_call_timeout_s: float = field(default=120.0, metadata=_range(10, 3600))
     journal: str = "instance/station-journal.sqlite3"
     journal_max_mb: float = field(default=500.0, metadata=_range(0.1))
     retention_days: int = field(default=30, metadata=_range(1, 3650))
@@ -140,6 +145,7 @@ class AlternativesSection:
     """The online channels shown to visitors while the room is full."""
 
     text: str = "Layanan juga tersedia secara daring."
+    text_en: str = "Our services are also available online."
     phone: str = ""
     whatsapp: str = ""
     link: str = ""
@@ -257,6 +263,18 @@ def _check_counting(config: StationConfig) -> None:
         )
 
 
+def _zone(where: str, value: str) -> str:
+    """Return ``value`` if it names a time zone this machine knows (``Asia/Jayapura``)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}: {value[:64]!r} is not a time zone; use Asia/Jakarta (WIB), Asia/Makassar (WITA) "
+            "or Asia/Jayapura (WIT)"
+        ) from None
+    return value
+
+
 def _build(cls: type, raw: object, prefix: str) -> Any:
     where = prefix.rstrip(".") or "the file"
     if not isinstance(raw, dict):
@@ -314,6 +332,8 @@ def _value(where: str, hint: Any, meta: typing.Mapping[str, Any], value: Any) ->
             raise ConfigError(f"{where}: expected text, got {value!r}")
         if "choices" in meta and value not in meta["choices"]:
             raise ConfigError(f"{where}: expected one of {', '.join(meta['choices'])}, got {value!r}")
+        if meta.get("zone"):
+            return _zone(where, value)
         if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
             raise ConfigError(f"{where}: {value!r} does not look right (HH:MM)")
         return value

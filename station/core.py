@@ -31,19 +31,41 @@ from station.events import (
     utc_now,
 )
 from station.journal import Journal, JournalError
+from station.kiosk_states import LIGHT_WORDS, ROWS, Light, detail_of, scene_of
 from station.occupancy import Ledger, RoomState
 from station.queue import Queue, Ticket
+from station.rooms import CONFIRM_JUMP_PEOPLE, needs_confirmation
 
 log = logging.getLogger(__name__)
 
 
-class Light(StrEnum):
-    """The big traffic light on the kiosk."""
+class ConfirmationNeededError(ValueError):
+    """A correction too large to take on one tap: above the room's capacity or a jump of more than 10.
 
-    GREEN = "green"
-    AMBER = "amber"
-    RED = "red"
-    GREY = "grey"
+    Attributes:
+        current_people: The count now (unchanged).
+        target_people: The count the correction asked for.
+        capacity_people: The room's capacity.
+    """
+
+    def __init__(self, current_people: int, target_people: int, capacity_people: int) -> None:
+        super().__init__(
+            f"setting the count from {current_people} to {target_people} (capacity {capacity_people}) "
+            'needs confirmation: send it again with "confirm": true'
+        )
+        self.current_people = current_people
+        self.target_people = target_people
+        self.capacity_people = capacity_people
+
+
+__all__ = [
+    "CONFIRM_JUMP_PEOPLE",
+    "ConfirmationNeededError",
+    "FaceObservation",
+    "KioskState",
+    "Light",
+    "Station",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +93,13 @@ class KioskState:
     """Everything the kiosk shows, as sent to it over Server-Sent Events."""
 
     light: Light = Light.GREY
+    #: The scene of the kiosk's table (``kiosk_states``) and what it shows: the light's word, an
+    #: icon, a headline and a detail (text keys).
+    scene: str = "welcome"
+    light_word: str = "light_ready"
+    icon: str = ""
+    headline: str = "head_welcome"
+    detail: str = "welcome"
     message: str = sc.Message.WELCOME
     state: str = sc.State.IDLE
     raw_c: float | None = None
@@ -80,6 +109,8 @@ class KioskState:
     reason: str | None = None
     occupancy_people: int = 0
     limit_people: int = 0
+    #: Where the limit comes from: ``config``, ``dashboard``, or ``last_known`` (offline, kept).
+    limit_source: str = "config"
     room_state: str = RoomState.OPEN
     queue_ticket: int | None = None
     queue_waiting: list[int] = field(default_factory=list)
@@ -117,6 +148,7 @@ class Station:
         on_change: Called with the new kiosk state after every change.
         on_decision: Called with each decision's latency in seconds: from the input that decided it
             to the decision journaled (the station's metrics).
+        call_timeout_s: How long a called ticket waits for its holder before it is a no-show.
     """
 
     def __init__(
@@ -131,6 +163,7 @@ class Station:
         clock: Callable[[], datetime] = utc_now,
         on_change: Callable[[KioskState], None] | None = None,
         on_decision: Callable[[float], None] | None = None,
+        call_timeout_s: float = 120.0,
     ) -> None:
         if not camera:
             screening = sc.ScreeningConfig(**{**asdict(screening), "mask_check": False})
@@ -149,7 +182,7 @@ class Station:
         self._state = KioskState()
         self._held: list[Event] = []
         self._visitor_ticket: int | None = None
-        self._called_at: datetime | None = None
+        self._call_timeout = timedelta(seconds=call_timeout_s)
         self._refresh()
 
     # inputs ---------------------------------------------------------------------------------------
@@ -184,7 +217,7 @@ class Station:
             door_counts = self._state.doors.setdefault(door, {"in": 0, "out": 0})
             door_counts[str(direction)] += 1
             if direction is Direction.IN:
-                self._called_at = None
+                self._serve(at)  # the called ticket's holder walked in
             self._call_if_room(at)
             self._refresh()
 
@@ -223,8 +256,8 @@ class Station:
             if self._gate_until is not None and now >= self._gate_until:
                 self._gate_until = None
                 self._switch(False)
-            if self._called_at is not None and now - self._called_at > timedelta(minutes=2):
-                self._called_at = None
+            if self.queue.overdue(now, self._call_timeout):
+                self._close_call(self.queue.no_show(), QueueAction.NO_SHOW, now)
                 self._call_if_room(now)
             if self._held:
                 self._flush_held()
@@ -255,31 +288,68 @@ class Station:
             self._state.decision, self._state.reason = str(decision), "override"
             if decision is Decision.ALLOW:
                 self._admit(now)
-            self._refresh(light=Light.GREEN if decision is Decision.ALLOW else Light.RED)
+            self._refresh(keep_decision=True)
 
-    def correct(self, by: str, reason: str, *, delta: int | None = None, value: int | None = None) -> None:
-        """A guard corrects the room's count (+1, -1, or set to N), saying why."""
+    def correct(
+        self,
+        by: str,
+        reason: str,
+        *,
+        delta: int | None = None,
+        value: int | None = None,
+        confirm: bool = False,
+    ) -> int:
+        """A guard corrects the room's count (+1, -1, or set to N), saying why; return the new count.
+
+        Raises:
+            ConfirmationNeededError: The count would go above the room's capacity or move by more than
+                ``CONFIRM_JUMP_PEOPLE`` (``station.rooms``), and ``confirm`` is false; nothing changed.
+            ValueError: No reason, or not exactly one of ``delta`` and ``value``.
+        """
         with self._lock:
             if not reason.strip():
                 raise ValueError("a correction needs a reason")
+            if (delta is None) == (value is None):
+                raise ValueError("give exactly one of delta and value")
+            current = self.ledger.occupancy_people
+            target = max(0, current + delta if delta is not None else value)  # type: ignore[operator]
+            capacity = self.ledger.capacity_people
+            if not confirm and needs_confirmation(current, target, capacity):
+                raise ConfirmationNeededError(current, target, capacity)
             self.ledger.correct(delta=delta, value=value)
             now = self._clock()
             self._record(CorrectionEvent(delta=delta, value=value, by=by, reason=reason.strip(), at=now))
             self._call_if_room(now)
             self._refresh()
+            return self.ledger.occupancy_people
 
     def call_next(self) -> Ticket | None:
-        """The guard calls the next queue ticket now."""
+        """The guard calls the next queue ticket now (None when nobody waits: nothing changes).
+
+        A ticket still called and not yet served becomes a no-show: the guard moved on.
+        """
         with self._lock:
-            ticket = self._call(self._clock())
+            now = self._clock()
+            if not self.queue.waiting:
+                return None
+            if self.queue.called is not None:
+                self._close_call(self.queue.no_show(), QueueAction.NO_SHOW, now)
+            ticket = self._call(now)
             self._refresh()
             return ticket
 
-    def start_retest(self, ticket: int) -> None:
-        """The visitor with re-test ticket ``ticket`` is back after the rest."""
+    def start_retest(self, ticket: int) -> tuple[sc.Message, float | None]:
+        """The visitor with re-test ticket ``ticket`` is back after the rest.
+
+        Returns:
+            What the screening said (``retest_ready``, ``retest_wait`` with the seconds of rest
+            left, or ``retest_unknown``).
+        """
         with self._lock:
             self._feed(sc.StartRetest(self._clock(), ticket))
             self._refresh()
+            view = self.screening.view
+            return view.message, view.retest_wait_s
 
     def reconcile(self, occupancy_people: int, journal_seq: int | None = None) -> None:
         """Take the dashboard's figure for the room (all doors).
@@ -295,6 +365,20 @@ class Station:
             self.ledger.reconcile(occupancy_people)
             self._state.devices["dashboard"] = "online"
             self._call_if_room(self._clock())
+            self._refresh()
+
+    def set_limit(self, limit_people: int, capacity_people: int | None = None) -> None:
+        """Take the room's limit from the dashboard (its settings win over the station's file)."""
+        with self._lock:
+            self.ledger.set_limit(limit_people, capacity_people)
+            self._state.devices["dashboard"] = "online"
+            self._call_if_room(self._clock())
+            self._refresh()
+
+    def restore_limit(self, limit_people: int, capacity_people: int) -> None:
+        """Take the dashboard's last limit, kept from before a restart (shown as ``last_known``)."""
+        with self._lock:
+            self.ledger.restore_limit(limit_people, capacity_people)
             self._refresh()
 
     def new_day(self) -> None:
@@ -356,6 +440,7 @@ class Station:
         self._state.decision, self._state.reason = str(outcome.decision), str(outcome.reason)
 
     def _admit(self, at: datetime) -> None:
+        self._serve(at)  # an admission after a call is the called ticket's holder coming in
         if self._gate is not None:
             self._switch(True)
             self._gate_until = at + timedelta(seconds=self._gate_open_s)
@@ -365,15 +450,21 @@ class Station:
             log.warning("the gate output did not take the command (closed=%s)", closed)
 
     def _call_if_room(self, at: datetime) -> None:
-        if self.queue.waiting and self.ledger.has_room and self._called_at is None:
+        if self.queue.waiting and self.ledger.has_room and self.queue.called is None:
             self._call(at)
 
     def _call(self, at: datetime) -> Ticket | None:
-        ticket = self.queue.call_next()
+        ticket = self.queue.call_next(at)
         if ticket is not None:
-            self._called_at = at
             self._record(QueueEvent(ticket=ticket.number, action=QueueAction.CALLED, at=at))
         return ticket
+
+    def _serve(self, at: datetime) -> None:
+        self._close_call(self.queue.serve(), QueueAction.SERVED, at)
+
+    def _close_call(self, ticket: Ticket | None, action: QueueAction, at: datetime) -> None:
+        if ticket is not None:
+            self._record(QueueEvent(ticket=ticket.number, action=action, at=at))
 
     def _record(self, event: Event) -> None:
         if self._held:
@@ -399,7 +490,7 @@ class Station:
             self._held.pop(0)
         self._state.journal_ok = True
 
-    def _refresh(self, light: Light | None = None) -> None:
+    def _refresh(self, keep_decision: bool = False) -> None:
         view, ledger, state = self.screening.view, self.ledger, self._state
         state.state, state.message = str(view.state), str(view.message)
         state.raw_c, state.body_c = view.raw_c, view.body_c
@@ -407,9 +498,10 @@ class Station:
         state.retest_ticket, state.retest_wait_s = view.retest_ticket, view.retest_wait_s
         if view.outcome is not None and view.outcome.decision is Decision.RETEST:
             state.retest_ticket = view.outcome.ticket  # the ticket the visitor takes to the rest
-        if view.outcome is None and view.state is not sc.State.DECIDED and light is None:
+        if view.outcome is None and view.state is not sc.State.DECIDED and not keep_decision:
             state.decision = state.reason = None
         state.occupancy_people, state.limit_people = ledger.occupancy_people, ledger.limit_people
+        state.limit_source = str(ledger.limit_source)
         state.room_state = str(ledger.state)
         state.queue_waiting = [t.number for t in self.queue.waiting]
         state.queue_called = self.queue.called.number if self.queue.called else None
@@ -418,18 +510,19 @@ class Station:
         state.queue_wait_min = (
             self.queue.estimated_wait_min(self._visitor_ticket, pace) if self._visitor_ticket else None
         )
-        state.light = light or _light(state)
+        scene = scene_of(
+            decision=state.decision,
+            reason=state.reason,
+            message=state.message,
+            state=state.state,
+            queue_ticket=state.queue_ticket,
+            queue_called=state.queue_called,
+            room_state=state.room_state,
+        )
+        row = ROWS[scene]
+        state.scene, state.icon, state.headline = str(scene), row.icon, row.headline
+        state.detail = detail_of(row, state.message, state.reason)
+        state.light = row.light
+        state.light_word = LIGHT_WORDS[row.light]
         if self._on_change is not None:
             self._on_change(self.state)
-
-
-def _light(state: KioskState) -> Light:
-    if state.queue_ticket is not None:
-        return Light.AMBER
-    if state.decision == Decision.ALLOW:
-        return Light.GREEN
-    if state.decision in (Decision.DENY, Decision.RETEST):
-        return Light.RED
-    if state.state in (sc.State.PRESENT, sc.State.MEASURING, sc.State.MASK_CHECK):
-        return Light.AMBER
-    return Light.GREY if state.room_state != RoomState.FULL else Light.RED

@@ -65,6 +65,7 @@ class QueueAction(StrEnum):
     ISSUED = "issued"
     CALLED = "called"
     SERVED = "served"
+    NO_SHOW = "no_show"
     CANCELLED = "cancelled"
 
 
@@ -194,7 +195,7 @@ class StatusEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueEvent(Event):
-    """A queue ticket was issued, called, served or cancelled.
+    """A queue ticket was issued, called, served (its holder walked in), a no-show or cancelled.
 
     Attributes:
         ticket: The ticket number.

@@ -3,6 +3,14 @@
 One page, updated live over Server-Sent Events; a camera preview with the face guide (the image
 stays on this machine); guard actions behind a PIN: admit or deny with a reason, correct the count,
 call the next ticket, start a re-test.
+
+Each guard has their own PIN (``GERBANG_KIOSK_PIN="budi=1234,sri=5678"``; one bare PIN is one
+guard called ``guard``), and the guard's name comes from the PIN. Wrong tries lock the screen they
+came from (its network address: a page cannot pick a new identity to guess on) for a minute, not
+every screen; past ``PIN_ATTEMPTS_ALL`` wrong tries a minute from all screens together, every screen
+is locked (guessing spread over many addresses). A locked screen says for how long. Every answer
+names what happened as a text key and its values (``code``, ``params``), so the page says it in the
+visitor's language.
 """
 
 from __future__ import annotations
@@ -10,22 +18,28 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
 from flask import Flask, Response, jsonify, render_template, request
 
-from station.core import KioskState, Station
-from station.events import Decision
+from station.core import ConfirmationNeededError, KioskState, Station
+from station.days import zone_name
+from station.events import Decision, utc_now
 from station.kiosk_texts import TEXTS
+from station.screening import Message
 
 log = logging.getLogger(__name__)
 
 PIN_ATTEMPTS = 5
+PIN_ATTEMPTS_ALL = 20
 PIN_LOCKOUT_S = 60.0
 KEEPALIVE_S = 15.0
 
@@ -76,32 +90,95 @@ class Broadcaster:
             yield f"data: {payload}\n\n" if payload is not None else ": keep-alive\n\n"
 
 
+def parse_pins(text: str) -> dict[str, str]:
+    """Return ``{pin: guard name}`` from ``"budi=1234,sri=5678"`` (a bare ``"2468"`` is guard ``guard``).
+
+    Raises:
+        ValueError: A PIN that is not 4 to 12 digits, a name missing, or two guards with one PIN.
+    """
+    pins: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, _, pin = item.rpartition("=") if "=" in item else ("guard", "", item)
+        name, pin = name.strip(), pin.strip()
+        if not name:
+            raise ValueError(f"a guard's PIN needs a name: {item[:3]}...=PIN")
+        if not (pin.isdigit() and 4 <= len(pin) <= 12):
+            raise ValueError(f"guard {name}: a PIN is 4 to 12 digits")
+        if pin in pins:
+            raise ValueError(f"guards {pins[pin]} and {name} have the same PIN")
+        pins[pin] = name
+    return pins
+
+
+@dataclass(frozen=True, slots=True)
+class PinVerdict:
+    """What a PIN opened: the guard's name, or why not (``locked_s`` seconds left of a lockout)."""
+
+    guard: str | None
+    locked_s: int = 0
+
+
 class PinGuard:
-    """Checks the guards' PIN, locking out for a minute after repeated wrong tries."""
+    """Checks the guards' PINs, locking a screen out for a minute after repeated wrong tries.
 
-    def __init__(self, pin: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self._pin = pin
+    Args:
+        pins: The PINs, ``{pin: guard name}`` (see ``parse_pins``), or one PIN as text.
+        clock: Monotonic seconds.
+    """
+
+    def __init__(self, pins: dict[str, str] | str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._pins = parse_pins(pins) if isinstance(pins, str) else dict(pins)
         self._clock = clock
-        self._failures: list[float] = []
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
 
-    def check(self, attempt: str) -> bool:
-        """Return whether ``attempt`` is the PIN (always False while locked out or with no PIN set)."""
-        now = self._clock()
-        self._failures = [t for t in self._failures if now - t < PIN_LOCKOUT_S]
-        if len(self._failures) >= PIN_ATTEMPTS or not self._pin:
-            return False
-        if hmac.compare_digest(attempt.encode(), self._pin.encode()):
-            return True
-        self._failures.append(now)
-        return False
+    def check(self, attempt: str, screen: str = "") -> bool:
+        """Return whether ``attempt`` is a guard's PIN (False while ``screen`` is locked out)."""
+        return self.verdict(attempt, screen).guard is not None
+
+    def verdict(self, attempt: str, screen: str = "") -> PinVerdict:
+        """Return whose PIN ``attempt`` is, or how long ``screen`` stays locked out."""
+        with self._lock:
+            now = self._clock()
+            self._failures = {
+                key: kept
+                for key, times in self._failures.items()
+                if (kept := [t for t in times if now - t < PIN_LOCKOUT_S])
+            }
+            failures = self._failures.setdefault(screen, [])
+            everywhere = sorted(t for times in self._failures.values() for t in times)
+            if len(failures) >= PIN_ATTEMPTS:
+                return PinVerdict(None, locked_s=max(1, math.ceil(failures[0] + PIN_LOCKOUT_S - now)))
+            if len(everywhere) >= PIN_ATTEMPTS_ALL:
+                oldest = everywhere[-PIN_ATTEMPTS_ALL]
+                return PinVerdict(None, locked_s=max(1, math.ceil(oldest + PIN_LOCKOUT_S - now)))
+            for pin, name in self._pins.items():
+                if hmac.compare_digest(attempt.encode(), pin.encode()):
+                    return PinVerdict(name)
+            failures.append(now)
+            if len(failures) >= PIN_ATTEMPTS:
+                return PinVerdict(None, locked_s=math.ceil(PIN_LOCKOUT_S))
+            return PinVerdict(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a guard's action did: a text key of the kiosk's texts and its values."""
+
+    code: str
+    params: dict[str, object]
+    changed: bool = True
 
 
 def create_kiosk(
     station: Station,
     broadcaster: Broadcaster,
     *,
-    pin: str,
+    pin: str | dict[str, str],
     language: str = "id",
+    time_zone: str = "Asia/Jakarta",
     retest_min: float = 5.0,
     alternatives: dict[str, str] | None = None,
     guide: tuple[float, ...] = (0.25, 0.1, 0.75, 0.9),
@@ -115,8 +192,10 @@ def create_kiosk(
     Args:
         station: The station hub the page shows and the guard acts on.
         broadcaster: Carries the station's changes to open pages.
-        pin: The guards' PIN (from the environment); empty disables guard actions.
-        language: The page's first language, ``id`` or ``en``.
+        pin: The guards' PINs, ``{pin: name}`` or as text (see ``parse_pins``); none disables guard
+            actions.
+        language: The station's language, ``id`` or ``en`` (the page returns to it after each visitor).
+        time_zone: The site's clock: times on the page are shown on it, with the zone's name.
         retest_min: Minutes of rest before a re-test (for the visitor's message).
         alternatives: The online channels: ``text``, ``phone``, ``whatsapp``, ``link``.
         guide: The face guide as fractions of the frame (left, top, right, bottom).
@@ -147,6 +226,8 @@ def create_kiosk(
     def page() -> str:
         config = {
             "language": language,
+            "time_zone": time_zone,
+            "zone_name": zone_name(ZoneInfo(time_zone), utc_now()),
             "retest_min": round(retest_min),
             "guide": list(guide),
             "camera": preview is not None,
@@ -199,14 +280,34 @@ def create_kiosk(
     def action() -> tuple[Response, int]:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            return jsonify(error="expected a JSON object"), 400
-        if not guard.check(str(body.get("pin", ""))):
-            return jsonify(error="wrong PIN (or too many tries: wait a minute)"), 403
+            return _refusal(400, "bad_request", "expected a JSON object")
+        verdict = guard.verdict(str(body.get("pin", "")), str(request.remote_addr))
+        if verdict.guard is None:
+            if verdict.locked_s:
+                message = f"too many wrong PINs: locked for {verdict.locked_s} s"
+                return _refusal(403, "locked", message, seconds=verdict.locked_s)
+            return _refusal(403, "wrong_pin", "wrong PIN")
         try:
-            _act(station, body)
+            answer = _act(station, body, verdict.guard)
+        except ConfirmationNeededError as err:
+            return _refusal(
+                409,
+                "confirm_count",
+                str(err),
+                current=err.current_people,
+                n=err.target_people,
+                capacity=err.capacity_people,
+            )
         except (ValueError, TypeError, KeyError) as err:
-            return jsonify(error=str(err)), 400
-        return jsonify(ok=True, state=station.state.as_json()), 200
+            return _refusal(400, _error_code(str(err)), str(err))
+        return jsonify(
+            ok=True,
+            code=answer.code,
+            params=answer.params,
+            changed=answer.changed,
+            guard=verdict.guard,
+            state=station.state.as_json(),
+        ), 200
 
     @app.get("/health")
     def health() -> Response:
@@ -227,30 +328,66 @@ def _text(value: object, limit: int) -> str:
     return str(value or "").encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
-def _act(station: Station, body: dict) -> None:
+def _refusal(status: int, code: str, message: str, **params: object) -> tuple[Response, int]:
+    """An action refused: the English sentence (``error``), and its text key and values for the page."""
+    return jsonify(error=message, code=code, params=params), status
+
+
+#: English error sentences of ``_act`` and the core, by the text key the page shows instead.
+_ERROR_CODES = {
+    "needs a reason": "need_reason",
+    "whole number": "need_number",
+    "ticket must be": "need_ticket",
+    "unknown action": "bad_request",
+    "fewer than 0": "need_number",
+}
+
+
+def _error_code(message: str) -> str:
+    return next((code for words, code in _ERROR_CODES.items() if words in message), "bad_request")
+
+
+def _whole(body: dict, name: str) -> int | None:
+    value = body.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name} must be a whole number")
+    return value
+
+
+def _act(station: Station, body: dict, by: str) -> Answer:
+    """Do the guard's action; return what happened (``by`` is the guard the PIN belongs to)."""
     kind = body.get("action")
-    by = _text(body.get("by"), 80) or "guard"
     reason = _text(body.get("reason"), 300)
-    if kind == "admit":
-        station.override(Decision.ALLOW, by, reason)
-    elif kind == "deny":
-        station.override(Decision.DENY, by, reason)
-    elif kind == "correct":
-        delta, value = body.get("delta"), body.get("value")
-        if delta is not None and (isinstance(delta, bool) or not isinstance(delta, int)):
-            raise ValueError("delta must be a whole number")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError("value must be a whole number")
-        station.correct(by, reason or "correction at the kiosk", delta=delta, value=value)
-    elif kind == "call_next":
-        station.call_next()
-    elif kind == "retest":
-        ticket = body.get("ticket")
-        if isinstance(ticket, bool) or not isinstance(ticket, int):
+    if kind in ("admit", "deny"):
+        station.override(Decision.ALLOW if kind == "admit" else Decision.DENY, by, reason)
+        return Answer("ans_admitted" if kind == "admit" else "ans_denied", {"guard": by})
+    if kind == "correct":
+        delta, value = _whole(body, "delta"), _whole(body, "value")
+        count = station.correct(
+            by,
+            reason or "correction at the kiosk",
+            delta=delta,
+            value=value,
+            confirm=body.get("confirm") is True,
+        )
+        return Answer("ans_count", {"n": count, "guard": by})
+    if kind == "call_next":
+        ticket = station.call_next()
+        if ticket is None:
+            return Answer("ans_queue_empty", {}, changed=False)
+        return Answer("ans_called", {"n": ticket.number})
+    if kind == "retest":
+        number = body.get("ticket")
+        if isinstance(number, bool) or not isinstance(number, int):
             raise ValueError("ticket must be a number")
-        station.start_retest(ticket)
-    else:
-        raise ValueError(f"unknown action {kind!r}")
+        message, wait_s = station.start_retest(number)
+        if message is Message.RETEST_READY:
+            return Answer("ans_retest_ready", {"n": number})
+        if message is Message.RETEST_WAIT:
+            seconds = math.ceil(wait_s or 0)
+            return Answer("ans_retest_wait", {"n": number, "min": math.ceil(seconds / 60)}, changed=False)
+        return Answer("ans_retest_unknown", {"n": number}, changed=False)
+    raise ValueError(f"unknown action {str(kind)[:40]!r}")
 
 
 def _qr_png(text: str) -> bytes:

@@ -1,6 +1,8 @@
 """The room's ledger at one station: who came in, who went out, the guards' corrections, the limit.
 
-The room's limit is floor(capacity x share). The count never goes below zero: an exit counted
+The room's limit is floor(capacity x share), by the shared room rules (``station.rooms``); while the
+dashboard is reachable its limit wins, and offline the ledger keeps the last limit it was given.
+The count never goes below zero: an exit counted
 while the room reads 0 is recorded but moves nothing, so the entries after it count from 0 (a room
 that reads fewer people than it holds lets too many in). Corrections are kept beside the counted
 figures, never folded into them. When the dashboard is reachable its figure (every door of the
@@ -9,7 +11,6 @@ room) is the authority; the ledger adds its own crossings the dashboard has not 
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,30 +18,17 @@ from enum import StrEnum
 from typing import cast
 
 from station.events import Direction
+from station.rooms import RoomState, room_limit, room_state
+
+__all__ = ["Ledger", "LimitSource", "RoomState", "Snapshot", "room_limit", "room_state"]
 
 
-class RoomState(StrEnum):
-    """The traffic light at the door."""
+class LimitSource(StrEnum):
+    """Where the ledger's limit comes from."""
 
-    OPEN = "open"
-    NEAR = "near"
-    FULL = "full"
-
-
-def room_limit(capacity_people: int, share: float) -> int:
-    """Return floor(capacity x share), the most people allowed in at once."""
-    if capacity_people < 0 or not 0 < share <= 1:
-        raise ValueError("capacity must be >= 0 and share in (0, 1]")
-    return math.floor(capacity_people * share + 1e-9)
-
-
-def room_state(occupancy_people: int, limit_people: int, near_share: float) -> RoomState:
-    """Return FULL at or over the limit, NEAR at or over ``near_share`` of it, else OPEN."""
-    if occupancy_people >= limit_people:
-        return RoomState.FULL
-    if occupancy_people >= math.ceil(limit_people * near_share):
-        return RoomState.NEAR
-    return RoomState.OPEN
+    CONFIG = "config"  # the station's own file: the dashboard has not given one yet
+    DASHBOARD = "dashboard"  # the dashboard's, just now
+    LAST_KNOWN = "last_known"  # the dashboard's, kept while it cannot be reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +42,7 @@ class Snapshot:
     counted_out: int
     corrections: int
     online: bool
+    limit_source: LimitSource = LimitSource.CONFIG
 
 
 class Ledger:
@@ -67,6 +56,8 @@ class Ledger:
 
     def __init__(self, capacity_people: int, share: float = 0.5, near_share: float = 0.8) -> None:
         self.limit_people = room_limit(capacity_people, share)
+        self.capacity_people = capacity_people
+        self.limit_source = LimitSource.CONFIG
         self.near_share = near_share
         self.counted_in = 0
         self.counted_out = 0
@@ -100,6 +91,7 @@ class Ledger:
             self.counted_out,
             self.corrections,
             self.online,
+            self.limit_source,
         )
 
     def cross(self, direction: Direction, at: datetime) -> None:
@@ -122,6 +114,20 @@ class Ledger:
         self.corrections += 1
         self._people = max(0, target)
 
+    def set_limit(self, limit_people: int, capacity_people: int | None = None) -> None:
+        """Take the dashboard's limit (and capacity) for the room: the dashboard's settings win."""
+        if limit_people < 0:
+            raise ValueError("a limit cannot be below 0")
+        self.limit_people = limit_people
+        if capacity_people is not None:
+            self.capacity_people = capacity_people
+        self.limit_source = LimitSource.DASHBOARD
+
+    def restore_limit(self, limit_people: int, capacity_people: int) -> None:
+        """Take the dashboard's last limit, kept from before a restart, until it answers again."""
+        self.set_limit(limit_people, capacity_people)
+        self.limit_source = LimitSource.LAST_KNOWN
+
     def reconcile(self, remote_people: int) -> None:
         """Take the dashboard's figure for the room, which includes everything uploaded so far.
 
@@ -132,8 +138,10 @@ class Ledger:
         self.online = True
 
     def offline(self) -> None:
-        """The dashboard is unreachable: go on counting from the last known figure."""
+        """The dashboard is unreachable: go on counting from the last known figure and limit."""
         self.online = False
+        if self.limit_source is LimitSource.DASHBOARD:
+            self.limit_source = LimitSource.LAST_KNOWN
 
     def reset(self) -> None:
         """Start a new day: the room is empty, the counts start again."""

@@ -34,7 +34,7 @@ def run(config_path: Path) -> None:
         config = station_config.load(config_path)
         runner = Runner(config)
         runner.start()
-    except (station_config.ConfigError, JournalError, OSError) as err:
+    except (station_config.ConfigError, JournalError, OSError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"station {config.station.name} ({config.station.room}) running; kiosk at {runner.kiosk_url}")
     stopped = threading.Event()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -18,12 +20,13 @@ from sensors.relay import Switch
 from sensors.serialport import PortError, PortState, SerialPort
 from sensors.thermometer.protocols import get_protocol
 from sensors.thermometer.reader import ThermometerReader
-from station.config import StationConfig, door_lines
+from station.config import ConfigError, StationConfig, door_lines
 from station.core import FaceObservation, Light, Station
+from station.days import Closing, zone_name
 from station.door_sources import BeamCounter, CameraCounter, CrossingSource, DoorView, FrameRelay, Frames
 from station.events import Direction, Mask
 from station.journal import Journal
-from station.kiosk import Broadcaster, create_kiosk, draw_guide
+from station.kiosk import Broadcaster, create_kiosk, draw_guide, parse_pins
 from station.metrics import StationMetrics
 from station.occupancy import Ledger
 from station.screening import ScreeningConfig
@@ -115,7 +118,11 @@ class Runner:
             camera=self.has_camera,
             on_change=self.broadcaster.publish,
             on_decision=self.metrics.decided,
+            call_timeout_s=section.queue_call_timeout_s,
         )
+        self._limit_file = Path(section.journal).with_name(Path(section.journal).name + ".limit.json")
+        self._kept: dict[str, int] | None = None
+        self._restore_limit()
         self.preview = Preview(config.camera.guide) if self.has_camera else None
         counting = config.counting
         shares_camera = counting.source == "camera" and not counting.camera and self.parts.door_frames is None
@@ -138,14 +145,20 @@ class Runner:
     def start(self) -> None:
         """Start every part's thread and the kiosk."""
         config = self.config
+        try:
+            pins = parse_pins(config.secret(config.kiosk.pin_env))
+        except ValueError as err:
+            raise ConfigError(f"${config.kiosk.pin_env}: {err}") from None
         app = create_kiosk(
             self.station,
             self.broadcaster,
-            pin=config.secret(config.kiosk.pin_env),
+            pin=pins,
             language=config.station.language,
+            time_zone=config.station.time_zone,
             retest_min=config.screening.retest_delay_s / 60,
             alternatives={
                 "text": config.alternatives.text,
+                "text_en": config.alternatives.text_en,
                 "phone": config.alternatives.phone,
                 "whatsapp": config.alternatives.whatsapp,
                 "link": config.alternatives.link,
@@ -356,21 +369,50 @@ class Runner:
         )
         while not stop.wait(section.occupancy_poll_s):
             seq = self.journal.last_seq()
-            if self.journal.pending_count():
-                continue  # the dashboard has not seen everything yet: its figure would be behind ours
+            behind = self.journal.pending_count() > 0  # its count would miss events not yet shipped
             try:
-                people = source.fetch()
+                figures = source.fetch()
             except UplinkError as err:
                 log.debug("occupancy: %s", err)
                 self.station.device("dashboard", "offline", str(err))
                 continue
-            self.station.reconcile(people, journal_seq=seq)
+            # the dashboard's settings win: its limit is taken even while its count is behind ours
+            self.station.set_limit(figures.limit_people, figures.capacity_people)
+            self._keep_limit(figures.limit_people, figures.capacity_people)
+            if not behind:
+                self.station.reconcile(figures.occupancy_people, journal_seq=seq)
+
+    def _restore_limit(self) -> None:
+        """Take the dashboard's last limit from before a restart (offline, it is all there is)."""
+        try:
+            kept = json.loads(self._limit_file.read_text(encoding="utf-8"))
+            limit_people, capacity_people = int(kept["limit_people"]), int(kept["capacity_people"])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning(
+                "the kept room limit %s cannot be read (%s); using the configuration's", self._limit_file, err
+            )
+            return
+        self.station.restore_limit(limit_people, capacity_people)
+        log.info("room limit %s kept from the dashboard before the restart", limit_people)
+
+    def _keep_limit(self, limit_people: int, capacity_people: int) -> None:
+        """Keep the dashboard's limit beside the journal, so a restart without the network has it."""
+        kept = {"limit_people": limit_people, "capacity_people": capacity_people}
+        if kept == self._kept:
+            return
+        try:
+            temporary = self._limit_file.with_name(self._limit_file.name + ".tmp")
+            temporary.write_text(json.dumps(kept), encoding="utf-8")
+            temporary.replace(self._limit_file)
+            self._kept = kept
+        except OSError as err:
+            log.warning("cannot keep the room limit in %s: %s", self._limit_file, err)
 
     def _clock_loop(self, stop: threading.Event) -> None:
-        closing = self.config.station.closing_time
-        started = datetime.now().astimezone()
-        # a station started after closing time has nothing of today's to reset
-        closed_on = started.date() if started.strftime("%H:%M") >= closing else None
+        section = self.config.station
+        closing = Closing(section.closing_time, ZoneInfo(section.time_zone), datetime.now(UTC))
         last_purge = 0.0
         last_look = 0.0
         while not stop.wait(0.2):
@@ -378,11 +420,14 @@ class Runner:
             if time.monotonic() - last_look > 5.0:  # set aside earlier, or sent again with the CLI
                 last_look = time.monotonic()
                 self.station.set_aside(len(self.journal.set_aside()))
-            now = datetime.now().astimezone()
-            if now.strftime("%H:%M") >= closing and closed_on != now.date():
-                log.info("closing time %s: counts and queue start again", closing)
+            now = datetime.now(UTC)
+            if closing.due(now):
+                log.info(
+                    "closing time %s %s: counts and queue start again",
+                    section.closing_time,
+                    zone_name(closing.zone, now),
+                )
                 self.station.new_day()
-                closed_on = now.date()
             if time.monotonic() - last_purge > 3600:
                 last_purge = time.monotonic()
                 self.journal.purge(timedelta(days=self.config.station.retention_days))

@@ -327,11 +327,20 @@ class Uplink:
             log.warning("dashboard unreachable (%s); events wait in the journal", reason)
 
 
-class OccupancySource(Protocol):
-    """Tells the room's occupancy as the dashboard counts it (every door)."""
+@dataclass(frozen=True, slots=True)
+class RoomFigures:
+    """The room as the dashboard has it: its count (every door), limit and capacity."""
 
-    def fetch(self) -> int:
-        """Return the number of people in the room; raise UplinkError when it cannot be had."""
+    occupancy_people: int
+    limit_people: int
+    capacity_people: int
+
+
+class OccupancySource(Protocol):
+    """Tells the room's figures as the dashboard has them (every door, its settings)."""
+
+    def fetch(self) -> RoomFigures:
+        """Return the room's figures; raise UplinkError when they cannot be had."""
         ...
 
 
@@ -350,12 +359,13 @@ class HttpOccupancy:
         self._token = token
         self.timeout_s = timeout_s
 
-    def fetch(self) -> int:
+    def fetch(self) -> RoomFigures:
         """See ``OccupancySource.fetch``."""
         request = urllib.request.Request(self.url, headers={"Authorization": f"Bearer {self._token}"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return int(json.load(response)["occupancy"])
+                body = json.load(response)
+                return RoomFigures(int(body["occupancy"]), int(body["limit"]), int(body["capacity"]))
         except urllib.error.HTTPError as err:
             detail = _error_text(err.read(), str(err.reason))
             raise UplinkError(f"{self.url} answered {err.code}: {detail}") from err

@@ -1,6 +1,7 @@
 """The kiosk page in a real Chromium: live updates, the guard's PIN, the language switch."""
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -84,15 +85,76 @@ def test_kiosk_shows_live_changes_and_guard_actions(kiosk, tmp_path):
     page.click("[data-action=plus]")
     expect(page.locator("#guard-result")).to_have_text("PIN salah.")
     page.fill("#pin", "2468")
-    page.fill("#by", "budi")
     page.fill("#reason", "two came in together")
     page.click("[data-action=plus]")
     expect(page.locator("#occupancy")).to_have_text("3")
+    expect(page.locator("#guard-result")).to_have_text("Jumlah di dalam sekarang 3.")  # what happened
     assert station.state.occupancy_people == 3
     page.click("button[value=close]")
     page.click("#language")
     expect(page.locator("#message")).to_have_text("Welcome. Please stand in front of the camera.")
     page.screenshot(path=str(tmp_path / "kiosk.png"))
+
+
+def test_the_guard_panel_is_cleared_answers_in_the_kiosks_language_and_asks_to_confirm(kiosk):
+    page, station = kiosk
+    expect = playwright_api.expect
+    page.click("#language")  # English
+    page.click("#guard-open")
+    for key in "2468":  # the numeric keypad types into the PIN field
+        page.click(f"#keypad [data-key='{key}']")
+    expect(page.locator("#pin")).to_have_value("2468")
+    page.click("[data-action=call_next]")
+    expect(page.locator("#guard-result")).to_have_text("Nobody is waiting: no number called.")
+    page.fill("#reason", "recount")
+    page.fill("#count", "999")
+    page.click("[data-action=set]")
+    expect(page.locator("#guard-result")).to_have_text(
+        "Change the count from 0 to 999 (capacity 10)? Tap again."
+    )
+    assert station.state.occupancy_people == 0  # nothing changed on the first tap
+    page.click("#confirm")
+    expect(page.locator("#occupancy")).to_have_text("999")
+    page.click("button[value=close]")
+    page.click("#guard-open")
+    for field in ("#pin", "#reason", "#count", "#retest-ticket"):
+        expect(page.locator(field)).to_have_value("")  # nothing stays for the next person
+    expect(page.locator("#guard-result")).to_have_text("")
+
+
+def test_a_locked_screen_says_for_how_long(kiosk):
+    page, _ = kiosk
+    expect = playwright_api.expect
+    page.click("#guard-open")
+    page.fill("#pin", "0000")
+    for _ in range(5):
+        page.click("[data-action=call_next]")
+        page.wait_for_timeout(50)
+    expect(page.locator("#guard-result")).to_contain_text("terkunci")
+    page.fill("#pin", "2468")
+    page.click("[data-action=call_next]")
+    expect(page.locator("#guard-result")).to_have_text(re.compile(r"terkunci (59|60) detik"))
+
+
+def test_the_kiosk_returns_to_the_stations_language_after_each_visitor(kiosk):
+    from datetime import timedelta
+
+    from station.core import FaceObservation
+    from station.events import Mask, utc_now
+
+    page, station = kiosk
+    expect = playwright_api.expect
+    at = utc_now()
+    station.face(FaceObservation(at, True, True, Mask.WITH_MASK))  # a visitor steps up
+    expect(page.locator("#kiosk")).to_have_attribute("data-scene", "checking")
+    page.click("#language")
+    expect(page.locator("#headline")).to_have_text("Please wait")
+    page.reload()  # the visitor's choice is kept while the visit lasts
+    expect(page.locator("#headline")).to_have_text("Please wait")
+    station.face(FaceObservation(at + timedelta(seconds=2), False))
+    station.tick()  # the face has gone: the visit is over
+    expect(page.locator("#kiosk")).to_have_attribute("data-scene", "welcome")
+    expect(page.locator("#headline")).to_have_text("Selamat datang")
 
 
 def test_the_guard_panel_shows_the_door_camera_and_todays_crossings(door_view, kiosk):
@@ -107,3 +169,39 @@ def test_the_guard_panel_shows_the_door_camera_and_todays_crossings(door_view, k
     expect(page.locator("#door-counts tbody tr")).to_have_count(1)
     expect(page.locator("#door-counts tbody tr td")).to_have_text(["pintu-utama", "1", "1"])
     expect(page.locator("#door h2")).to_have_text("Kamera pintu")
+
+
+def test_the_guard_panel_closes_and_clears_after_30_s_idle(kiosk):
+    page, _ = kiosk
+    expect = playwright_api.expect
+    page.clock.install()
+    page.reload()
+    page.click("#guard-open")
+    page.fill("#pin", "2468")
+    page.fill("#reason", "left through the side door")
+    page.clock.run_for(29_000)
+    expect(page.locator("#guard")).to_have_attribute("open", "")  # still in use
+    page.clock.run_for(2_000)
+    expect(page.locator("#guard")).not_to_have_attribute("open", "")
+    page.click("#guard-open")
+    expect(page.locator("#pin")).to_have_value("")
+    expect(page.locator("#reason")).to_have_value("")
+
+
+def test_a_retest_before_the_rest_is_over_is_answered_with_the_minutes_left(kiosk):
+    from datetime import timedelta
+
+    from station.events import utc_now
+
+    page, station = kiosk
+    expect = playwright_api.expect
+    station.screening.retests[3] = utc_now() + timedelta(seconds=50)  # ticket 3: under a minute to go
+    page.click("#language")
+    page.click("#guard-open")
+    page.fill("#pin", "2468")
+    page.fill("#retest-ticket", "3")
+    page.click("[data-action=retest]")
+    expect(page.locator("#guard-result")).to_have_text("Ticket 3: the rest is not over, 1 more minute.")
+    page.fill("#retest-ticket", "42")
+    page.click("[data-action=retest]")
+    expect(page.locator("#guard-result")).to_have_text("Unknown re-test ticket 42: nothing changed.")

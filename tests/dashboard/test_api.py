@@ -299,6 +299,33 @@ def test_going_over_the_limit_alerts_once(app: Flask, client: FlaskClient, lobby
     assert alerts(app) == ["over_limit"]
 
 
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        # a correction straight to 999 in a room of limit 5
+        ([correction(value=999)], ["over_limit"]),
+        # a correction by +2 from 5 takes it to 7
+        ([*[crossing("in") for _ in range(5)], correction(delta=2)], ["over_limit"]),
+        # set to 7, then crossings further up: still the same excursion, one alert
+        ([correction(value=7), crossing("in"), crossing("in")], ["over_limit"]),
+        # over, back to the limit by exits, over again: two excursions, two alerts
+        ([correction(value=6), crossing("out"), crossing("in")], ["over_limit", "over_limit"]),
+        # over, still above after an exit, up again: one excursion
+        ([correction(value=8), crossing("out"), crossing("in")], ["over_limit"]),
+        # over, corrected back to the limit, over by a crossing: two
+        ([correction(value=9), correction(value=5), crossing("in")], ["over_limit", "over_limit"]),
+        # up to the limit exactly: none
+        ([correction(value=5)], []),
+    ],
+)
+def test_any_count_above_the_limit_alerts_once_until_it_falls_back(
+    app: Flask, client: FlaskClient, lobby: str, events: list, expected: list
+) -> None:
+    for one in events:  # one batch each, as a station ships them over time
+        assert post(client, lobby, one)[0] == 200
+    assert alerts(app) == expected
+
+
 def test_queue_tickets_follow_their_events(app: Flask, client: FlaskClient, lobby: str) -> None:
     post(
         client,

@@ -41,6 +41,38 @@ def test_share_is_applied(runner, app: Flask) -> None:
     assert (room.capacity_people, room.limit_people) == (30, 9)
 
 
+def test_set_room_changes_the_limit_and_prints_it(runner, app: Flask) -> None:
+    assert runner.invoke(["add-room", "kantor", "aula", "--capacity", "30"]).exit_code == 0
+    result = runner.invoke(["set-room", "aula", "--capacity", "1000", "--share", "0.3335", "--name", "Aula"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("limit 333")  # exact: not 334 as per-mille rounding gave
+    with new_session(app) as session:
+        room = session.execute(select(Room)).scalar_one()
+    assert (room.capacity_people, room.share, room.name, room.limit_people) == (1000, "0.3335", "Aula", 333)
+    result = runner.invoke(["set-room", "aula", "--share", "0.0995", "--capacity", "10"])
+    assert (result.exit_code, result.output.strip()[-7:]) == (0, "limit 0")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # no such room
+        (["set-room", "nowhere", "--capacity", "10"], "no room"),
+        # a share over the whole room
+        (["set-room", "aula", "--share", "1.5"], "share"),
+        # a share that is no number
+        (["set-room", "aula", "--share", "half"], "share"),
+        # an empty room
+        (["set-room", "aula", "--capacity", "0"], "capacity"),
+    ],
+)
+def test_set_room_refuses_bad_values(runner, args: list[str], message: str) -> None:
+    assert runner.invoke(["add-room", "kantor", "aula", "--capacity", "30"]).exit_code == 0
+    result = runner.invoke(args)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
@@ -242,3 +274,27 @@ def test_an_admin_sees_every_site_whatever_its_list(runner) -> None:
     assert (
         runner.invoke(["user", "ani"]).output == "user ani: admin, sites none (an admin: sees every site)\n"
     )
+
+
+def test_set_site_gives_the_site_its_time_zone(runner, app: Flask) -> None:
+    assert runner.invoke(["add-room", "jayapura", "loket", "--capacity", "10"]).exit_code == 0
+    result = runner.invoke(["set-site", "jayapura", "--time-zone", "Asia/Jayapura"])
+    assert (result.exit_code, result.output.strip()) == (0, "site jayapura: time zone Asia/Jayapura (WIT)")
+    result = runner.invoke(["set-site", "jayapura", "--time-zone", "WIT"])
+    assert result.exit_code != 0
+    assert "is not a time zone; use Asia/Jakarta (WIB)" in result.output
+
+
+def test_a_lowered_limit_that_leaves_the_room_over_it_raises_the_alert_once(
+    runner, app: Flask, client
+) -> None:
+    assert runner.invoke(["add-room", "kantor", "aula", "--capacity", "20"]).exit_code == 0  # limit 10
+    token = runner.invoke(["add-station", "gate-1", "--room", "aula"]).output.strip()
+    client.post("/api/v1/events", json={"events": [crossing("in") for _ in range(8)]}, headers=bearer(token))
+    assert runner.invoke(["set-room", "aula", "--capacity", "10"]).exit_code == 0  # limit 5: 8 is over
+    assert runner.invoke(["set-room", "aula", "--capacity", "12"]).exit_code == 0  # limit 6: still over
+    client.post(
+        "/api/v1/events", json={"events": [crossing("in")]}, headers=bearer(token)
+    )  # the same excursion
+    with new_session(app) as session:
+        assert session.execute(select(Alert.kind)).scalars().all() == ["over_limit"]

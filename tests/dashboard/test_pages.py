@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from dashboard_wire import bearer, correction, crossing, event, screening, today
@@ -186,16 +187,29 @@ def test_alerts_are_listed_and_acknowledged(app: Flask, client: FlaskClient, sup
 
 
 def test_queue_page(client: FlaskClient, lobby: str, login) -> None:
+    from datetime import UTC, datetime
+
+    minutes_ago = (datetime.now(UTC) - timedelta(minutes=7, seconds=30)).isoformat()
     post(
         client,
         lobby,
-        event("queue", ticket=1, action="issued"),
-        event("queue", ticket=2, action="issued"),
+        event("queue", at=minutes_ago, ticket=1, action="issued"),
+        event("queue", at=minutes_ago, ticket=2, action="issued"),
+        event("queue", at=minutes_ago, ticket=3, action="issued"),
+        event("queue", at=minutes_ago, ticket=4, action="issued"),
         event("queue", ticket=1, action="called"),
+        event("queue", ticket=1, action="served"),
+        event("queue", ticket=2, action="called"),
+        event("queue", ticket=2, action="no_show"),
+        event("queue", ticket=3, action="called"),
     )
     login(Role.GUARD)
     page = client.get("/queue").text
-    assert "<td>1 (2)</td><td>1</td>" in page  # one waiting (ticket 2), ticket 1 called
+    assert '<td class="waiting">1 (4)</td>' in page  # ticket 4 waits
+    assert '<td class="called">3</td>' in page
+    assert '<td class="served">1</td>' in page
+    assert '<td class="no-show">1 (2)</td>' in page
+    assert '<td class="wait">7 minutes</td>' in page  # the first in line has waited 7 minutes
 
 
 def test_corrections_show_who_and_why_beside_the_counts(client: FlaskClient, lobby: str, supervisor) -> None:
@@ -276,3 +290,99 @@ def test_admins_manage_users(client: FlaskClient, login) -> None:
     assert client.post("/settings/users/ani", data={"role": "supervisor", "locale": "id"}).status_code == 302
     # an admin cannot demote themself
     assert client.post("/settings/users/user-admin", data={"role": "guard"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "count"),
+    [
+        # set to 3 (from 2): taken, audited
+        ({"kind": "set", "people": "3", "reason": "recount"}, 302, 3),
+        # -1: taken
+        ({"kind": "delta", "people": "-1", "reason": "left by the side door"}, 302, 1),
+        # 999 in a room of capacity 10 without confirming: asked, nothing changes
+        ({"kind": "set", "people": "999", "reason": "recount"}, 409, 2),
+        # confirmed: taken (and over the limit: the one over-limit alert)
+        ({"kind": "set", "people": "999", "reason": "recount", "confirm": "yes"}, 302, 999),
+        # no reason
+        ({"kind": "set", "people": "3", "reason": " "}, 400, 2),
+        # not a number
+        ({"kind": "set", "people": "tiga", "reason": "recount"}, 400, 2),
+        # a negative count
+        ({"kind": "set", "people": "-4", "reason": "recount"}, 400, 2),
+    ],
+)
+def test_a_supervisor_corrects_the_count_on_the_room_page(
+    app: Flask, client: FlaskClient, lobby: str, supervisor, form: dict, status: int, count: int
+) -> None:
+    post(client, lobby, crossing("in"), crossing("in"))
+    response = client.post("/rooms/lobby/correct", data=form)
+    assert response.status_code == status, response.text
+    with new_session(app) as session:
+        assert session.execute(select(Room.occupancy_people)).scalar_one() == count
+        audited = session.execute(select(AuditEntry).where(AuditEntry.action == "correction")).scalars().all()
+        alerts = session.execute(select(Alert.kind)).scalars().all()
+    assert len(audited) == (1 if status == 302 else 0)
+    if audited:
+        assert audited[0].actor == "user-supervisor"  # the supervisor who corrected
+        assert "on the dashboard" in audited[0].detail
+    assert alerts == (["over_limit"] if count > 5 else [])
+    if status == 409:
+        assert 'name="confirm"' in response.text  # the second step is offered
+    if status == 302:
+        page = client.get("/rooms/lobby").text
+        assert "recount" in page or "side door" in page  # listed with the others, marked as the dashboard's
+
+
+def test_a_guard_cannot_correct_from_the_dashboard(
+    client: FlaskClient, lobby: str, login: Callable[[Role], FlaskClient]
+) -> None:
+    login(Role.GUARD)
+    response = client.post("/rooms/lobby/correct", data={"kind": "set", "people": "3", "reason": "x"})
+    assert response.status_code == 403
+
+
+def test_a_site_in_wit_reports_its_day_and_times_on_its_own_clock(
+    app: Flask, client: FlaskClient, lobby: str, supervisor
+) -> None:
+    from datetime import UTC, datetime
+
+    from dashboard import manage
+
+    with new_session(app) as session:
+        manage.set_site(session, "kantor-pusat", time_zone="Asia/Jayapura")
+    wit_day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Jayapura")).date()
+    # 23:30 WIT the evening before is the previous day there (though 21:30 WIB is too); 00:30 WIT is today
+    evening = datetime.combine(wit_day - timedelta(days=1), time(23, 30), ZoneInfo("Asia/Jayapura"))
+    morning = datetime.combine(wit_day, time(0, 30), ZoneInfo("Asia/Jayapura"))
+    post(client, lobby, crossing("in", at=evening.isoformat()), crossing("in", at=morning.isoformat()))
+    page = client.get(f"/reports/kantor-pusat?day={wit_day}").text
+    assert '<td class="peak">2 / 5</td>' in page  # the count carried over from the evening, plus one
+    assert "Peak at (WIT)" in page
+    assert "<td>00:30</td>" in page  # the peak, on the site's clock
+    room = client.get("/rooms/lobby").text
+    assert "· WIT" in room
+    assert "00:30:00" in room
+    settings = client.get("/settings/").text
+    assert "WIT</td>" in settings  # "last heard", on the site's clock with its zone named
+
+
+@pytest.mark.parametrize(
+    ("zone", "status", "stored"),
+    [
+        # eastern Indonesia
+        ("Asia/Jayapura", 302, "Asia/Jayapura"),
+        # an abbreviation is not a zone: a clear 400, nothing changes
+        ("WIT", 400, "Asia/Jakarta"),
+    ],
+)
+def test_a_supervisor_sets_a_sites_time_zone(
+    app: Flask, client: FlaskClient, lobby: str, supervisor, zone: str, status: int, stored: str
+) -> None:
+    response = client.post("/settings/sites/kantor-pusat", data={"time_zone": zone})
+    assert response.status_code == status
+    with new_session(app) as session:
+        from dashboard.models import Site
+
+        assert session.execute(select(Site.time_zone)).scalar_one() == stored
+    if status == 400:
+        assert "is not a time zone" in response.text

@@ -121,6 +121,10 @@ def test_counting_the_station_cannot_honour_is_refused(document, message):
         ({"station": {"share": 1.5}}, "station.share: 1.5 is out of range"),
         # a closing time that is not HH:MM
         ({"station": {"closing_time": "5pm"}}, "station.closing_time"),
+        # a time zone that does not exist (WIT is a name of a zone, not a zone)
+        ({"station": {"time_zone": "WIT"}}, "station.time_zone: 'WIT' is not a time zone; use Asia/Jakarta"),
+        # a path trying to escape the zone database
+        ({"station": {"time_zone": "../../etc/passwd"}}, "station.time_zone: .* is not a time zone"),
         # a guide with three numbers
         ({"camera": {"guide": [0.1, 0.2, 0.3]}}, "camera.guide: expected 4 values"),
         # a mask prior without the share of masks below the nose
@@ -187,3 +191,8 @@ def test_with_mask_min_defaults_to_the_safe_rule():
 
     assert parse({}).screening.with_mask_min == WITH_MASK_MIN == 0.5
     assert parse({"screening": {"with_mask_min": 0.0}}).screening.with_mask_min == 0.0
+
+
+def test_the_sites_time_zone_is_read():
+    assert parse({"station": {"time_zone": "Asia/Jayapura"}}).station.time_zone == "Asia/Jayapura"
+    assert parse({}).station.time_zone == "Asia/Jakarta"

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from station.core import FaceObservation, Light, Station
+from station.core import ConfirmationNeededError, FaceObservation, Light, Station
 from station.events import Decision, Direction, Mask, StatusEvent
 from station.journal import Journal, JournalError
 from station.occupancy import Ledger
@@ -198,3 +198,110 @@ def test_without_a_camera_presence_comes_from_the_thermometer(tmp_path):
         clock.advance(0.1)
         station.reading(clock.now, raw, 25.0, None)
     assert (station.state.decision, station.state.mask) == ("allow", None)
+
+
+def test_the_dashboards_limit_wins_and_offline_the_last_one_is_kept_and_said(rig):
+    station, _, _, _ = rig  # the station's own file: capacity 4, limit 2
+    assert (station.state.limit_people, station.state.limit_source) == (2, "config")
+    station.set_limit(6, capacity_people=12)
+    assert (station.state.limit_people, station.state.limit_source) == (6, "dashboard")
+    station.device("dashboard", "offline", "unreachable")
+    assert (station.state.limit_people, station.state.limit_source) == (6, "last_known")
+    station.set_limit(3)
+    assert (station.state.limit_people, station.state.limit_source) == (3, "dashboard")
+
+
+@pytest.mark.parametrize(
+    ("start", "correction", "needs_confirmation"),
+    [
+        # a jump of exactly 10 is taken on one tap
+        (20, {"value": 30}, False),
+        # a jump of 11 up needs the second tap
+        (20, {"value": 31}, True),
+        # and 11 down
+        (20, {"delta": -11}, True),
+        # above the capacity (100), however small the step
+        (100, {"delta": 1}, True),
+        # a small step inside the room
+        (20, {"delta": -1}, False),
+    ],
+)
+def test_large_corrections_need_confirmation_and_change_nothing_without(
+    tmp_path, start, correction, needs_confirmation
+):
+    station = Station(ScreeningConfig(), Ledger(capacity_people=100), Journal(tmp_path / "j.sqlite3"))
+    station.reconcile(start)
+    if needs_confirmation:
+        with pytest.raises(ConfirmationNeededError):
+            station.correct("budi", "recount", **correction)
+        assert station.state.occupancy_people == start
+        assert [e for e in station.journal.events() if e["type"] == "correction"] == []
+        station.correct("budi", "recount", confirm=True, **correction)
+    else:
+        station.correct("budi", "recount", **correction)
+    assert station.state.occupancy_people != start
+
+
+def queue_actions(journal):
+    return [(e["ticket"], e["action"]) for e in journal.events() if e["type"] == "queue"]
+
+
+def fill_and_queue(station, clock):
+    """The room (limit 2) full, one visitor queued with ticket 1, then someone leaves: 1 is called."""
+    station.crossing(Direction.IN)
+    station.crossing(Direction.IN)
+    screen(station, clock)
+    station.crossing(Direction.OUT)
+    assert station.state.queue_called == 1
+
+
+def test_a_called_ticket_is_served_when_its_holder_walks_in(rig):
+    station, clock, _, journal = rig
+    fill_and_queue(station, clock)
+    state = station.state
+    assert (state.scene, state.light, state.headline) == ("called", Light.GREEN, "head_called")
+    station.crossing(Direction.IN)
+    assert queue_actions(journal) == [(1, "issued"), (1, "called"), (1, "served")]
+    assert (station.state.queue_called, station.state.scene) == (None, "full")
+
+
+def test_a_called_ticket_is_served_by_an_admission_after_the_call(rig):
+    station, clock, _, journal = rig
+    fill_and_queue(station, clock)
+    screen(station, clock, leave=False)  # the holder is screened again and admitted
+    assert queue_actions(journal)[-1] == (1, "served")
+
+
+def test_a_called_ticket_nobody_comes_for_is_a_no_show_and_the_next_is_called(tmp_path):
+    clock = Clock()
+    station = Station(
+        ScreeningConfig(),
+        Ledger(capacity_people=4),
+        Journal(tmp_path / "j.sqlite3"),
+        clock=clock,
+        call_timeout_s=60,
+    )
+    station.crossing(Direction.IN)
+    station.crossing(Direction.IN)
+    screen(station, clock)  # ticket 1
+    screen(station, clock)  # ticket 2
+    station.crossing(Direction.OUT)
+    clock.advance(59)
+    station.tick()
+    assert station.state.queue_called == 1  # still waiting for its holder
+    clock.advance(2)
+    station.tick()
+    assert queue_actions(station.journal) == [
+        (1, "issued"),
+        (2, "issued"),
+        (1, "called"),
+        (1, "no_show"),
+        (2, "called"),
+    ]
+    assert station.state.queue_called == 2
+
+
+def test_call_next_on_an_empty_queue_changes_nothing(rig):
+    station, _, _, journal = rig
+    assert station.call_next() is None
+    assert queue_actions(journal) == []

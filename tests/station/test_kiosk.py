@@ -1,6 +1,6 @@
 """The kiosk's web app: the page, the live state, guard actions behind the PIN."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -10,7 +10,7 @@ from station.config import KioskSection
 from station.core import Station
 from station.events import Direction
 from station.journal import Journal
-from station.kiosk import Broadcaster, PinGuard, create_kiosk
+from station.kiosk import Broadcaster, PinGuard, create_kiosk, parse_pins
 from station.occupancy import Ledger
 from station.screening import ScreeningConfig
 
@@ -161,10 +161,11 @@ def test_a_station_without_a_door_camera_has_no_door_panel(kiosk):
 )
 def test_text_typed_at_the_kiosk_is_kept_as_valid_unicode(kiosk, typed, kept):
     client, station = kiosk
-    body = {"pin": "2468", "action": "correct", "delta": 1, "by": typed, "reason": typed}
+    body = {"pin": "2468", "action": "correct", "delta": 1, "by": "mallory", "reason": typed}
     assert client.post("/api/action", json=body).status_code == 200
     (correction,) = [e for e in station.journal.events() if e["type"] == "correction"]
-    assert (correction["by"], correction["reason"]) == (kept, kept)
+    # the reason as typed; the guard's name from the PIN (one bare PIN: "guard"), never from the body
+    assert (correction["by"], correction["reason"]) == ("guard", kept)
 
 
 @pytest.mark.parametrize(
@@ -190,3 +191,131 @@ def test_the_kiosk_answers_only_its_own_names(tmp_path, kiosk_section, host, sta
     client = app.test_client()
     for path in ("/", "/state", "/health"):
         assert client.get(path, headers={"Host": host}).status_code == status, path
+
+
+@pytest.fixture
+def guarded(tmp_path):
+    """A kiosk with two guards' PINs over a room of capacity 6 holding 2 people."""
+    broadcaster = Broadcaster()
+    station = Station(
+        ScreeningConfig(retest_delay_s=300),
+        Ledger(capacity_people=6),
+        Journal(tmp_path / "j.sqlite3"),
+        on_change=broadcaster.publish,
+    )
+    station.crossing(Direction.IN)
+    station.crossing(Direction.IN)
+    pins = parse_pins("budi=2468, sri=1357")
+    return create_kiosk(station, broadcaster, pin=pins).test_client(), station
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "occupancy"),
+    [
+        # 999 in a room of 6 without confirmation: a clear answer, and the count stays as it was
+        ({"action": "correct", "value": 999, "reason": "recount"}, 409, "confirm_count", 2),
+        # the second tap confirms it
+        ({"action": "correct", "value": 999, "reason": "recount", "confirm": True}, 200, "ans_count", 999),
+        # above capacity by a small step still needs confirmation
+        ({"action": "correct", "value": 7, "reason": "recount"}, 409, "confirm_count", 2),
+        # up to the capacity is fine without
+        ({"action": "correct", "value": 6, "reason": "recount"}, 200, "ans_count", 6),
+        # +11 in one tap (a jump of more than 10, and above the capacity)
+        ({"action": "correct", "delta": 11, "reason": "group"}, 409, "confirm_count", 2),
+        # "confirm" must be true itself, not just truthy
+        ({"action": "correct", "value": 999, "reason": "x", "confirm": "yes"}, 409, "confirm_count", 2),
+        # call next on an empty queue: says so, not "Recorded."
+        ({"action": "call_next"}, 200, "ans_queue_empty", 2),
+        # a re-test ticket nobody was given
+        ({"action": "retest", "ticket": 42}, 200, "ans_retest_unknown", 2),
+        # an override without a reason: a reason is asked for
+        ({"action": "admit"}, 400, "need_reason", 2),
+        # a count as text
+        ({"action": "correct", "delta": "1"}, 400, "need_number", 2),
+        # an unknown action
+        ({"action": "dance"}, 400, "bad_request", 2),
+    ],
+)
+def test_each_action_is_answered_with_what_happened(guarded, body, status, code, occupancy):
+    client, station = guarded
+    response = client.post("/api/action", json={"pin": "2468", **body})
+    assert (response.status_code, response.get_json()["code"]) == (status, code)
+    assert station.state.occupancy_people == occupancy
+
+
+def test_a_retest_before_the_rest_is_over_says_how_long(guarded):
+    client, station = guarded
+    station.screening.retests[3] = station._clock() + timedelta(seconds=150)  # ticket 3, 2.5 min to go
+    answer = client.post("/api/action", json={"pin": "2468", "action": "retest", "ticket": 3}).get_json()
+    assert (answer["code"], answer["params"], answer["changed"]) == (
+        "ans_retest_wait",
+        {"n": 3, "min": 3},
+        False,
+    )
+
+
+def test_the_guards_name_comes_from_the_pin(guarded):
+    client, station = guarded
+    body = {"action": "correct", "delta": 1, "reason": "slipped past", "by": "someone-else"}
+    assert client.post("/api/action", json={"pin": "1357", **body}).get_json()["guard"] == "sri"
+    assert client.post("/api/action", json={"pin": "2468", **body}).get_json()["guard"] == "budi"
+    assert [e["by"] for e in station.journal.events() if e["type"] == "correction"] == ["sri", "budi"]
+
+
+def post_from(client, address, body):
+    return client.post("/api/action", json=body, environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_locked_screen_says_for_how_long_and_other_screens_still_work(guarded):
+    client, _ = guarded
+    wrong = {"pin": "0000", "action": "call_next"}
+    codes = [post_from(client, "10.0.0.11", wrong).get_json()["code"] for _ in range(5)]
+    assert codes == ["wrong_pin"] * 4 + ["locked"]
+    right = post_from(client, "10.0.0.11", {**wrong, "pin": "2468"})
+    assert (right.status_code, right.get_json()["code"]) == (403, "locked")  # not "wrong PIN"
+    assert 55 <= right.get_json()["params"]["seconds"] <= 60
+    again = post_from(client, "10.0.0.11", {**wrong, "pin": "2468", "screen": "a-new-name"})
+    assert again.status_code == 403  # a page cannot rename itself out of the lockout
+    other = post_from(client, "10.0.0.12", {**wrong, "pin": "2468"})
+    assert other.status_code == 200  # the lockout is the guessing screen's, not every screen's
+
+
+def test_guessing_from_many_screens_locks_every_screen():
+    now = [0.0]
+    guard = PinGuard("2468", clock=lambda: now[0])
+    for index in range(20):  # four wrong tries from each of five addresses: none locked alone
+        assert guard.verdict("0000", f"10.0.0.{index // 4}").locked_s == 0
+    assert guard.verdict("2468", "10.0.0.99").locked_s > 0  # but together they lock every screen
+    now[0] = 61.0
+    assert guard.verdict("2468", "10.0.0.99").guard == "guard"
+
+
+@pytest.mark.parametrize(
+    ("text", "pins"),
+    [
+        # one shared PIN: one guard called "guard"
+        ("2468", {"2468": "guard"}),
+        # a PIN per guard, spaces allowed
+        ("budi=2468, sri=1357", {"2468": "budi", "1357": "sri"}),
+        # none: no guard actions
+        ("", {}),
+    ],
+)
+def test_pins_are_read_per_guard(text, pins):
+    assert parse_pins(text) == pins
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # two guards, one PIN: who was it?
+        ("budi=2468,sri=2468", "same PIN"),
+        # too short to resist guessing
+        ("budi=12", "4 to 12 digits"),
+        # no name before the "="
+        ("=2468", "needs a name"),
+    ],
+)
+def test_bad_pins_are_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_pins(text)

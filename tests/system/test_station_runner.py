@@ -191,3 +191,46 @@ def test_one_camera_serves_the_visitor_and_the_door(tmp_path):
         assert runner.door_view.jpeg() is not None
     finally:
         runner.close()
+
+
+class RoomOnTheDashboard:
+    """The dashboard's room figures, or unreachable."""
+
+    def __init__(self, limit_people):
+        self.limit_people = limit_people
+        self.reachable = True
+
+    def fetch(self):
+        from station.uplink import RoomFigures, UplinkError
+
+        if not self.reachable:
+            raise UplinkError("unreachable")
+        return RoomFigures(0, self.limit_people, self.limit_people * 2)
+
+
+def test_the_dashboards_limit_is_kept_through_a_restart_without_the_network(tmp_path):
+    config = parse(
+        {
+            "station": {"capacity_people": 40, "journal": str(tmp_path / "journal.sqlite3")},
+            "dashboard": {"occupancy_poll_s": 0.2},
+            "kiosk": {"port": 0},
+        }
+    )
+    room = RoomOnTheDashboard(limit_people=6)
+    runner = Runner(config, Parts(sender=Dashboard(), occupancy=room))
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.station.state.limit_people == 6)  # the dashboard's, not 20
+        room.reachable = False
+        assert wait_for(lambda: runner.station.state.limit_source == "last_known")
+        assert runner.station.state.limit_people == 6
+    finally:
+        runner.close()
+    restarted = Runner(config, Parts(sender=Dashboard(), occupancy=room))  # still no network
+    restarted.start()
+    try:
+        time.sleep(0.5)
+        state = restarted.station.state
+        assert (state.limit_people, state.limit_source) == (6, "last_known")
+    finally:
+        restarted.close()
