@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from dashboard import scope, timeutil
 from dashboard.auth import require_role
-from dashboard.db import get_session
+from dashboard.db import get_session, new_session
 from dashboard.i18n import _n
 from dashboard.ingest import NO_MASK_REASONS, NO_MASK_VERDICTS
 from dashboard.models import Correction, Crossing, Role, Room, Screening, Site, Station
@@ -167,22 +167,29 @@ def screenings_csv() -> ResponseReturnValue:
     except FilterError as err:
         return Response(f"{translated(err)}\n", status=400, mimetype="text/plain")
     statement = filters.query().execution_options(yield_per=CSV_CHUNK_ROWS)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for number, screening in enumerate(get_session().execute(statement).scalars(), start=1):
-            writer.writerow(_row(screening))
-            if number % CSV_CHUNK_ROWS == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        # A session of its own and no context held across a yield: a client that stops reading
+        # (or never starts) leaves nothing open behind it, whatever thread closes the generator.
+        session = new_session(app)
+        try:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(CSV_COLUMNS)
+            for number, screening in enumerate(session.execute(statement).scalars(), start=1):
+                writer.writerow(_row(screening))
+                if number % CSV_CHUNK_ROWS == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+        finally:
+            session.close()
 
     filename = f"screenings-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return Response(
-        stream_with_context(lines()),
+        lines(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -146,11 +146,15 @@ def update_room(room: str) -> ResponseReturnValue:
 def update_site(site: str) -> ResponseReturnValue:
     """Change a site's time zone: its days, reports and times shown follow it."""
     db = get_session()
+    found = db.execute(select(Site).where(Site.slug == site)).scalar_one_or_none()
+    ids = scope.site_ids()
+    if found is None or (ids is not None and found.id not in ids):
+        abort(404, _("No such site."))
     try:
         manage.set_site(db, site, time_zone=request.form.get("time_zone", ""), actor=current_user.username)
     except SetupError as err:
         db.rollback()
-        return _settings_page(400, error=str(err))
+        return _settings_page(400, error=translated(err))
     flash(_("Site %(site)s saved.", site=site), "ok")
     return redirect(url_for("settings.index"))
 
