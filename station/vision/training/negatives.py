@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from station.vision.align import CROP_SIZE_PX, align_face
-from station.vision.faces import FaceDetector
+from station.vision.faces import DEFAULT_SCORE_THRESHOLD, FaceDetector
 from station.vision.training import augment
 
 logger = logging.getLogger(__name__)
@@ -203,10 +203,10 @@ def main() -> None:
         default=NOT_FACE_MIN,
         help="drop not_face detections from this (2: none)",
     )
+    parser.add_argument("--score-threshold", type=float, default=DEFAULT_SCORE_THRESHOLD, help="face score")
     args = parser.parse_args()
-    pipeline = MaskDetector(
-        FaceDetector(args.yunet), MaskClassifier(args.classifier), not_face_min=args.not_face_min
-    )
+    detector = FaceDetector(args.yunet, score_threshold=args.score_threshold)
+    pipeline = MaskDetector(detector, MaskClassifier(args.classifier), not_face_min=args.not_face_min)
     figures = false_detections(lambda image: [item.face.box for item in pipeline.detect(image)], args.video)
     print(json.dumps(figures, indent=1))
 

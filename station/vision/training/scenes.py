@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from station.mask_rule import WITH_MASK_MIN
-from station.vision.faces import FaceDetector
+from station.vision.faces import DEFAULT_SCORE_THRESHOLD, FaceDetector
 from station.vision.masks import (
     DEFAULT_MODEL_PATH,
     LABELS,
@@ -149,6 +149,7 @@ def run(
     prior: tuple[float, ...] | None = None,
     with_mask_min: float = WITH_MASK_MIN,
     not_face_min: float = NOT_FACE_MIN,
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
 ) -> dict:
     """Build the scenes and score the pipeline on them.
 
@@ -162,6 +163,7 @@ def run(
         prior: The classifier's prior (see ``masks.MaskClassifier``); ``None``: the network's own.
         with_mask_min: See ``mask_rule.decide``.
         not_face_min: See ``masks.MaskDetector`` (above 1: nothing is dropped).
+        score_threshold: The face detector's score threshold (``faces.FaceDetector``).
 
     Returns:
         Figures per condition and band of face width: ``all`` photos and ``whole_faces`` only.
@@ -170,7 +172,7 @@ def run(
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
-    detector = FaceDetector(yunet_path)
+    detector = FaceDetector(yunet_path, score_threshold=score_threshold)
     classifier = MaskClassifier(classifier_path, prior=prior, with_mask_min=with_mask_min)
     pipeline = MaskDetector(detector, classifier, not_face_min=not_face_min)
     samples = [s for s in list_samples(data_dir) if s.split == split]
@@ -406,6 +408,7 @@ def main() -> None:
         default=NOT_FACE_MIN,
         help="drop not_face detections from this (2: none)",
     )
+    parser.add_argument("--score-threshold", type=float, default=DEFAULT_SCORE_THRESHOLD, help="face score")
     args = parser.parse_args()
     figures = run(
         args.classifier,
@@ -416,6 +419,7 @@ def main() -> None:
         prior=args.prior,
         with_mask_min=args.with_mask_min,
         not_face_min=args.not_face_min,
+        score_threshold=args.score_threshold,
     )
     print(json.dumps(figures, indent=1))
 
