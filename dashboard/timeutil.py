@@ -54,3 +54,22 @@ def parse_day(text: str | None, default: date) -> date:
             day=day,
         )
     return day
+
+
+def site_zone(site: object | None) -> ZoneInfo:
+    """The site's own zone when the site names one (a ``timezone`` attribute), else the dashboard's."""
+    name = getattr(site, "timezone", None) if site is not None else None
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (KeyError, ValueError):  # an unknown zone name: the dashboard's, rather than no page
+            pass
+    return zone()
+
+
+def stamp(moment: datetime | None, site: object | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``moment`` on the site's clock with the zone named: ``2026-12-02 13:05 WIB``."""
+    if moment is None:
+        return ""
+    there = moment.astimezone(site_zone(site))
+    return f"{there.strftime(fmt)} {there.tzname()}"

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from dashboard import alerts as alerts_view
 from dashboard import audit, charts, jobs, live, occupancy, timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
 from dashboard.models import (
     Alert,
+    AlertKind,
     AuditEntry,
     Correction,
     Crossing,
@@ -27,6 +30,7 @@ from dashboard.models import (
     TicketStatus,
 )
 from dashboard.reports import occupancy_points, opening_occupancy
+from dashboard.words import translated
 
 bp = Blueprint("ui", __name__)
 
@@ -44,17 +48,16 @@ def overview() -> ResponseReturnValue:
     db = get_session()
     live_after = live.last_id(db)
     sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
-    open_alerts = db.execute(
-        select(Alert)
-        .options(joinedload(Alert.room), joinedload(Alert.station))
-        .where(Alert.acknowledged_at.is_(None))
-        .order_by(Alert.at.desc())
-        .limit(10)
-    ).scalars()
+    open_filter = alerts_view.AlertFilters(state=alerts_view.AlertState.OPEN)
+    latest = db.execute(open_filter.query(utc_now()).limit(10 * alerts_view.OVERVIEW_ALERTS)).scalars()
+    open_count = db.execute(
+        select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))
+    ).scalar_one()
     return render_template(
         "overview.html",
         sites=[(site, room_cards(site.rooms)) for site in sites],
-        alerts=list(open_alerts),
+        groups=alerts_view.group(latest)[: alerts_view.OVERVIEW_ALERTS],
+        open_count=open_count,
         live_after=live_after,
     )
 
@@ -131,34 +134,103 @@ def _counted_figures(room_id: int, since: datetime, until: datetime) -> dict[str
 @bp.get("/alerts")
 @require_role(Role.SUPERVISOR)
 def alerts() -> ResponseReturnValue:
-    """Open alerts first, then the acknowledged ones of the last week."""
+    """Alerts grouped and ranked (open first, by severity), filtered; each station's health."""
+    return _alerts_page()
+
+
+def _alerts_page(status: int = 200, error: str | None = None) -> ResponseReturnValue:
     db = get_session()
-    jobs.check_silent(db, current_app.config["STATION_SILENT_S"])
-    since = utc_now() - timedelta(days=7)
-    rows = db.execute(
-        select(Alert)
-        .options(joinedload(Alert.room), joinedload(Alert.station))
-        .where((Alert.acknowledged_at.is_(None)) | (Alert.at >= since))
-        .order_by(Alert.acknowledged_at.is_not(None), Alert.at.desc())
-        .limit(500)
+    silent_s = current_app.config["STATION_SILENT_S"]
+    jobs.check_silent(db, silent_s)
+    now = utc_now()
+    sites = db.execute(select(Site).options(selectinload(Site.rooms)).order_by(Site.slug)).scalars().all()
+    try:
+        filters = alerts_view.AlertFilters.from_args(request.args)
+    except alerts_view.AlertFilterError as err:
+        filters, error, status = alerts_view.AlertFilters(), translated(err), 400
+    rows = db.execute(filters.query(now).limit(alerts_view.PAGE_ALERTS)).scalars()
+    return render_template(
+        "alerts.html",
+        groups=alerts_view.group(rows),
+        filters=filters,
+        sites=sites,
+        kinds=[str(kind) for kind in AlertKind],
+        states=[str(state) for state in alerts_view.AlertState],
+        health=alerts_view.health(db, silent_s, now),
+        error=error,
+        live_after=live.last_id(db),
+    ), status
+
+
+def _acknowledge(ids: list[int], note: str) -> int:
+    """Acknowledge the open alerts among ``ids`` with ``note``; one audit entry; return how many."""
+    db = get_session()
+    found = db.execute(
+        select(Alert).where(Alert.id.in_(ids), Alert.acknowledged_at.is_(None)).order_by(Alert.id)
     ).scalars()
-    return render_template("alerts.html", alerts=list(rows), local=timeutil.local)
+    done = list(found)
+    if not done:
+        return 0
+    now = utc_now()
+    for alert in done:
+        alert.acknowledged_at, alert.acknowledged_by = now, current_user.username
+        alert.acknowledged_note = note
+    kinds = sorted({alert.kind for alert in done})
+    listed = ", ".join(str(alert.id) for alert in done)
+    detail = f"alert {listed} ({', '.join(kinds)})" + (f"; note: {note}" if note else "")
+    audit.record(db, current_user.username, "acknowledge", detail)
+    db.commit()
+    return len(done)
+
+
+def _note() -> str:
+    return " ".join(request.form.get("note", "").split())[:500]
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
 @require_role(Role.SUPERVISOR)
 def acknowledge(alert_id: int) -> ResponseReturnValue:
-    """Acknowledge an alert."""
-    db = get_session()
-    alert = db.get(Alert, alert_id)
-    if alert is None:
+    """Acknowledge an alert (with the form's note, if any)."""
+    if get_session().get(Alert, alert_id) is None:
         abort(404, _("No such alert."))
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = utc_now()
-        alert.acknowledged_by = current_user.username
-        audit.record(db, current_user.username, "acknowledge", f"alert {alert.id} ({alert.kind})")
-        db.commit()
-    return redirect(url_for("ui.alerts"))
+    _acknowledge([alert_id], _note())
+    return redirect(_back_to_alerts())
+
+
+@bp.post("/alerts/ack")
+@require_role(Role.SUPERVISOR)
+def acknowledge_many() -> ResponseReturnValue:
+    """Acknowledge the chosen alerts (each checkbox may stand for a group) with one note."""
+    try:
+        only = request.args.get("only")  # a line's own button: that line, whatever else is ticked
+        ids = alerts_view.parse_ids([only] if only is not None else request.form.getlist("ids"))
+    except alerts_view.AlertFilterError as err:
+        return _alerts_page(400, translated(err))
+    done = _acknowledge(ids, _note())
+    flash(ngettext("%(num)s alert acknowledged.", "%(num)s alerts acknowledged.", done), "ok")
+    return redirect(_back_to_alerts())
+
+
+def _back_to_alerts() -> str:
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("ui.alerts")
+
+
+@bp.post("/account/sound")
+@require_role(Role.GUARD)
+def sound() -> ResponseReturnValue:
+    """Turn the alert sound on or off for this user (the notice is shown either way)."""
+    chosen = request.form.get("sound", "")
+    if chosen not in ("on", "off"):
+        abort(400, _("Choose on or off."))
+    current_user.alert_sound = chosen == "on"
+    get_session().commit()
+    target = request.form.get("next", "")
+    return redirect(
+        target if target.startswith("/") and not target.startswith("//") else url_for("ui.overview")
+    )
 
 
 @bp.get("/queue")
