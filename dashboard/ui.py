@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dashboard import alerts as alerts_view
-from dashboard import audit, charts, jobs, live, occupancy, timeutil
+from dashboard import audit, chart_data, charts, jobs, live, occupancy, timeutil
 from dashboard.auth import require_role
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
@@ -29,7 +30,7 @@ from dashboard.models import (
     Site,
     TicketStatus,
 )
-from dashboard.reports import occupancy_points, opening_occupancy
+from dashboard.reports import opening_occupancy
 from dashboard.words import translated
 
 bp = Blueprint("ui", __name__)
@@ -71,21 +72,10 @@ def room_page(room: str) -> ResponseReturnValue:
     found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
     if found is None:
         abort(404, _("No such room."))
-    since, until = timeutil.day_bounds(timeutil.today())
+    day = timeutil.today()
+    since, until = timeutil.day_bounds(day)
     opening = opening_occupancy(db, found.id, since)
-    points = [(since, opening)] + [
-        (at, value) for at, _room, value in occupancy_points(db, [found.id], since, until)
-    ]
-    near_share = current_app.config["NEAR_SHARE"]
-    chart = charts.occupancy_curve(
-        points,
-        since,
-        until,
-        found.limit_people,
-        near_share * found.limit_people,
-        title=_("Occupancy of %(room)s today", room=found.name),
-        now=utc_now(),
-    )
+    chart, hours_chart = _room_charts(found, day)
     crossings = db.execute(
         select(Crossing)
         .options(joinedload(Crossing.door))
@@ -103,6 +93,7 @@ def room_page(room: str) -> ResponseReturnValue:
         "room.html",
         card=room_cards([found])[0],
         chart=chart,
+        hours_chart=hours_chart,
         crossings=list(crossings),
         corrections=list(corrections),
         figures=figures,
@@ -110,6 +101,39 @@ def room_page(room: str) -> ResponseReturnValue:
         live_after=live_after,
         local=timeutil.local,
     )
+
+
+def _room_charts(room: Room, day: date) -> tuple[Markup, Markup]:
+    """A room's day: occupancy against near and the limit (and yesterday, a week ago), in/out per hour."""
+    db = get_session()
+    since, until = timeutil.day_bounds(day)
+    others = []
+    for days_back, css, label in ((7, "compare-week", _("a week ago")), (1, "compare-day", _("yesterday"))):
+        before = day - timedelta(days=days_back)
+        start_before, _end = timeutil.day_bounds(before)
+        points = chart_data.day_curve(db, room.id, before, since - start_before)
+        others.append(charts.Series(label, css, points, through=until))
+    near_share = current_app.config["NEAR_SHARE"]
+    chart = charts.occupancy_curve(
+        chart_data.day_curve(db, room.id, day),
+        since,
+        until,
+        room.limit_people,
+        near_share * room.limit_people,
+        title=_("Occupancy of %(room)s today", room=room.name),
+        now=utc_now(),
+        labels=(_("today"), _("near"), _("limit")),
+        others=others,
+    )
+    hours = chart_data.hourly(
+        db, [room.id], day, current_app.config["FEVER_C"], timeutil.site_zone(room.site)
+    )
+    hours_chart = charts.bar_chart(
+        [f"{hour:02d}" for hour in range(24)],
+        [charts.Bars(_("in"), "bar-in", hours.entries), charts.Bars(_("out"), "bar-out", hours.exits)],
+        title=_("Entries and exits of %(room)s per hour today", room=room.name),
+    )
+    return chart, hours_chart
 
 
 def _counted_figures(room_id: int, since: datetime, until: datetime) -> dict[str, int]:
