@@ -70,13 +70,13 @@ def robust_top(values: Sequence[float], floor: float = 1.0, spread: float = 3.0)
         floor: A value the axis always shows (a limit, 1 for counts).
         spread: How far above the reference a value may be and still set the scale.
     """
-    ordered = sorted(v for v in values if v is not None and math.isfinite(v))
+    ordered = sorted(v for v in values if v is not None and math.isfinite(v) and v > 0)  # zeros say nothing
     reference = floor
     if ordered:
         reference = max(floor, ordered[int(0.9 * (len(ordered) - 1))])
     kept = [v for v in ordered if v <= spread * reference]
     top = max([floor, *kept]) * 1.1
-    step = nice_step(top)
+    step = max(1.0, nice_step(top))  # counts: whole steps
     return math.ceil(top / step - 1e-9) * step
 
 
@@ -114,8 +114,8 @@ def _svg_open(layout: Layout, title: str, extra_class: str = "") -> list[str]:
     ]
 
 
-def _y_axis(parts: list[str], layout: Layout, top: float, y: object, right: bool = False) -> None:
-    step = nice_step(top)
+def _y_axis(parts: list[str], layout: Layout, top: float, y: object) -> None:
+    step = max(1.0, nice_step(top))
     value = 0.0
     while value <= top + 1e-9:
         at = y(value)  # type: ignore[operator]
@@ -296,6 +296,9 @@ def bar_chart(
             ]
             if points:
                 parts.append(f'<polyline class="{line.css}" points="{" ".join(points)}" fill="none"/>')
+            for point in points:  # a lone hour has no line: its dot shows it
+                cx, cy = point.split(",")
+                parts.append(f'<circle class="{line.css}" cx="{cx}" cy="{cy}" r="{layout.font / 4:.1f}"/>')
         parts.append("</svg>")
         out.append("".join(parts))
     legend = [(series.label, series.css) for series in bars] + [(line.label, line.css) for line in shares]

@@ -24,6 +24,8 @@ END = START + timedelta(days=1)
         ([1, 2, 3, 4, 999], 6, 8),
         # a real crowd past the limit does
         ([2, 4, 8, 12, 14, 15], 6, 20),
+        # a quiet day with one busy hour: the empty hours do not make it an outlier
+        ([0] * 23 + [7], 1, 8),
         # large counts get round steps
         ([120, 340, 360], 1, 400),
     ],
