@@ -81,10 +81,10 @@ class AlertFilters:
         """Read the filters from query arguments; raise ``AlertFilterError`` on bad ones."""
         kind = args.get("kind", "")
         if kind and kind not in {str(k) for k in AlertKind}:
-            raise AlertFilterError(_n("kind must be one of %(choices)s"), choices=", ".join(AlertKind))
+            raise AlertFilterError(_n("no such kind of alert: %(value)s"), value=repr(kind[:32]))
         state = args.get("state", "") or AlertState.ALL
         if state not in {str(s) for s in AlertState}:
-            raise AlertFilterError(_n("state must be one of %(choices)s"), choices=", ".join(AlertState))
+            raise AlertFilterError(_n("no such state of alerts: %(value)s"), value=repr(state[:32]))
         return cls(args.get("site", "")[:64], args.get("room", "")[:64], kind, AlertState(state))
 
     def query(self, now: datetime) -> Select[tuple[Alert]]:

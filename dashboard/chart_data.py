@@ -7,7 +7,7 @@ and PostgreSQL (a day holds thousands of rows, not millions).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -40,9 +40,16 @@ class Hourly:
         return [count / total if total else None for count, total in pairs]
 
 
+def bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC start and end of ``day`` on the clock of ``zone``."""
+    start = datetime.combine(day, time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def hourly(session: Session, room_ids: list[int], day: date, fever_c: float, zone: ZoneInfo) -> Hourly:
-    """Crossings and screenings of ``room_ids`` on local ``day``, per local hour."""
-    since, until = timeutil.day_bounds(day)
+    """Crossings and screenings of ``room_ids`` on ``day`` in ``zone``, per hour of that clock."""
+    since, until = bounds(day, zone)
     result = Hourly.empty()
     if not room_ids:
         return result

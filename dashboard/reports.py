@@ -32,7 +32,7 @@ from dashboard.db import get_session, new_session, utc_now
 from dashboard.i18n import _n
 from dashboard.ingest import NO_MASK_REASONS, NO_MASK_VERDICTS
 from dashboard.models import Correction, Crossing, Role, Room, Screening, Site, Station
-from dashboard.words import MessageError, translated
+from dashboard.words import MessageError, label, translated
 from station.events import Decision
 
 bp = Blueprint("reports", __name__)
@@ -84,7 +84,8 @@ class Filters:
             raise FilterError(_n("at most a year at a time"))
         decision = args.get("decision", "")
         if decision and decision not in {d.value for d in Decision}:
-            raise FilterError(_n("decision must be one of %(choices)s"), choices=", ".join(Decision))
+            choices = ", ".join(map(label, Decision))
+            raise FilterError(_n("decision must be one of %(choices)s"), choices=choices)
         return cls(start, end, args.get("station", "")[:64], decision)
 
     def query(self) -> Select[tuple[Screening]]:

@@ -173,6 +173,9 @@ def page_paths(app: Flask) -> list[str]:
         "/screenings?from=2026-13-40",
         "/screenings?from=2026-01-02&to=2026-01-01",
         "/reports/kantor-pusat?day=yesterday",
+        "/reports/kantor-pusat?from=2026-11-01&to=2026-11-03",
+        "/alerts?state=closed",
+        "/alerts?kind=nope",
     ]
 
 
