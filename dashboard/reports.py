@@ -219,6 +219,7 @@ class SiteDay:
     rooms: list[RoomDay] = field(default_factory=list)
     peak_people: int = 0
     peak_at: datetime | None = None
+    closing: dict[int, int] = field(default_factory=dict)  # each room's count at the day's end
 
     def total(self, name: str) -> int:
         """Sum a ``RoomDay`` figure over the rooms."""
@@ -272,8 +273,18 @@ def opening_occupancy(session: Session, room_id: int, since: datetime) -> int:
     return last[1] if last else 0
 
 
-def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay:
-    """Compute a site's daily report."""
+def site_day(
+    session: Session, site: Site, day: date, fever_c: float, opening: Mapping[int, int] | None = None
+) -> SiteDay:
+    """Compute a site's daily report.
+
+    Args:
+        session: The database session.
+        site: The site.
+        day: The local day.
+        fever_c: The fever threshold.
+        opening: Each room's count at midnight when known (the day before's ``closing``); else read.
+    """
     since, until = timeutil.day_bounds(day)
     report = SiteDay(site=site, day=day)
     rooms = {room.id: RoomDay(room=room) for room in site.rooms}
@@ -312,7 +323,11 @@ def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay
     ).all()
     for room_id, total, fevers, no_masks in screening_counts:
         rooms[room_id].screenings, rooms[room_id].fevers, rooms[room_id].no_masks = total, fevers, no_masks
-    current = {room_id: opening_occupancy(session, room_id, since) for room_id in ids}
+    known = opening or {}
+    current = {
+        room_id: known[room_id] if room_id in known else opening_occupancy(session, room_id, since)
+        for room_id in ids
+    }
     for room_id, value in current.items():
         rooms[room_id].peak_people = value
         rooms[room_id].peak_at = since if value else None
@@ -325,6 +340,7 @@ def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay
         total = sum(current.values())
         if total > report.peak_people:
             report.peak_people, report.peak_at = total, at
+    report.closing = current
     return report
 
 
@@ -386,7 +402,9 @@ def site_period(
     session: Session, site: Site, period: Period, fever_c: float
 ) -> tuple[SiteDay, list[SiteDay]]:
     """A site's report over ``period``: the totals (peaks are the highest of any day) and each day's."""
-    days = [site_day(session, site, day, fever_c) for day in period.days]
+    days: list[SiteDay] = []
+    for day in period.days:  # each day opens with the day before's closing counts
+        days.append(site_day(session, site, day, fever_c, days[-1].closing if days else None))
     total = SiteDay(site=site, day=period.start, rooms=[RoomDay(room=room) for room in site.rooms])
     for report in days:
         for summed, room_day in zip(total.rooms, report.rooms, strict=True):
@@ -539,8 +557,10 @@ REPORT_COLUMNS = (
 
 def _report_rows(session: Session, site: Site, period: Period, fever_c: float) -> Iterator[list[str]]:
     """One row per day and room, then the site's row of that day (room ``*``)."""
+    closing: dict[int, int] | None = None
     for day in period.days:
-        report = site_day(session, site, day, fever_c)
+        report = site_day(session, site, day, fever_c, closing)
+        closing = report.closing
         for room in report.rooms:
             yield _report_row(day, site, room.room.slug, room, room.room.limit_people)
         yield _report_row(day, site, "*", report, sum(room.room.limit_people for room in report.rooms))
