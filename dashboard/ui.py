@@ -54,11 +54,16 @@ def overview() -> ResponseReturnValue:
     open_count = db.execute(
         select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))
     ).scalar_one()
+    attention = 0
+    if current_user.has_role(Role.SUPERVISOR):
+        health = alerts_view.health(db, current_app.config["STATION_SILENT_S"], utc_now())
+        attention = sum(not station.ok for station in health)
     return render_template(
         "overview.html",
         sites=[(site, room_cards(site.rooms)) for site in sites],
         groups=alerts_view.group(latest)[: alerts_view.OVERVIEW_ALERTS],
         open_count=open_count,
+        attention=attention,
         live_after=live_after,
     )
 

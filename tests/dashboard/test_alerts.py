@@ -283,3 +283,10 @@ def test_sound_is_a_stored_choice(
     response = client.post("/account/sound", data={"sound": choice, "next": "/alerts"})
     assert response.status_code == status
     assert f'data-sound="{sound}"' in client.get("/").text
+
+
+def test_the_overview_says_when_stations_need_attention(client: FlaskClient, doors, supervisor) -> None:
+    post(client, doors["gate-1"], event("status", device="camera", state="error", detail="no frames"))
+    post(client, doors["back-1"], event("status", device="camera", state="online"))
+    page = client.get("/").text
+    assert '<a id="attention" class="bad" href="/alerts#health">1 station needs attention</a>' in page

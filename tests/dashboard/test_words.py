@@ -276,3 +276,31 @@ def test_codes_read_as_words(app: Flask, shown: FlaskClient, locale: str, words:
     page = shown.get("/screenings").text + shown.get("/alerts").text
     for word in words:
         assert word in page, word
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "english", "indonesian"),
+    [
+        # a mask below the nose and the decision, as ingest stores them
+        ("no_mask", "incorrect, deny", "mask below the nose, refused", "masker di bawah hidung, tolak"),
+        # a fever: the temperature stays, the decision is a word
+        ("fever", "37.9 °C, retest", "37.9 °C, re-test", "37.9 °C, tes ulang"),
+        # a full room
+        ("over_limit", "6 inside, limit 5", "6 inside, limit 5", "6 di dalam, batas 5"),
+        # a silent station, in the largest unit that reads well
+        ("station_silent", "silent for 3900 s", "silent for 1 h 5 min", "diam selama 1 j 5 mnt"),
+        # a station's own sentence is kept as it is
+        ("events_set_aside", "2 events refused", "2 events refused", "2 events refused"),
+    ],
+)
+def test_alert_details_read_as_words(
+    app: Flask, kind: str, detail: str, english: str, indonesian: str
+) -> None:
+    from flask_babel import force_locale
+
+    from dashboard.words import describe_alert
+
+    with app.test_request_context():
+        for locale, expected in (("en", english), ("id", indonesian)):
+            with force_locale(locale):
+                assert describe_alert(kind, detail) == expected
