@@ -127,6 +127,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)
     for blueprint in (api.bp, auth.bp, ui.bp, live.bp, reports.bp, settings.bp):
         app.register_blueprint(blueprint)
+    from dashboard import alerts as alert_kinds
     from dashboard import timeutil, words
     from dashboard.models import Role
 
@@ -135,6 +136,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         local=timeutil.local,
         stamp=timeutil.stamp,
         describe_alert=words.describe_alert,
+        notice_kinds=sorted(alert_kinds.NOTICE_KINDS),
         language_names={"id": "Bahasa Indonesia", "en": "English"},
     )
     app.jinja_env.filters["label"] = words.label

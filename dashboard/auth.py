@@ -134,7 +134,7 @@ def too_many_failures(username: str, ip: str) -> bool:
     )
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Return ``target`` when it is a path on this site, else the overview.
 
     Browsers drop tabs and newlines from addresses and read a backslash as a slash, so
@@ -183,7 +183,7 @@ def login() -> ResponseReturnValue:
     attempt.success = True
     audit.record(db, username, "login", ip)
     db.commit()
-    target = _safe_next(request.args.get("next"))
+    target = safe_next(request.args.get("next"))
     session.clear()
     login_user(user)
     return redirect(target)

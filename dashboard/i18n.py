@@ -48,6 +48,10 @@ DATA_MESSAGES = (
     _n("with_mask"),
     _n("without_mask"),
     _n("incorrect"),
+    # alert severities
+    _n("high"),
+    _n("medium"),
+    _n("low"),
     # screening reasons
     _n("ok"),
     _n("mask_below_nose"),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dashboard.db import Base, BigId, UTCDateTime, utc_now
@@ -167,6 +168,8 @@ class User(Base):
     #: was issued with, and one with an older value no longer logs anyone in.
     session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     sites: Mapped[list[Site]] = relationship(secondary=user_sites, order_by="Site.slug")
+    #: Whether open pages beep for a fever or an over-limit alert (the notice is shown either way).
+    alert_sound: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true(), nullable=False)
 
     # flask-login's user protocol
     @property
@@ -313,6 +316,7 @@ class Alert(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    acknowledged_note: Mapped[str | None] = mapped_column(Text, default=None)
     room: Mapped[Room | None] = relationship()
     station: Mapped[Station | None] = relationship()
 

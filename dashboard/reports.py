@@ -1,27 +1,39 @@
-"""Screenings log with filters and CSV export, and the daily report per site."""
+"""Screenings log with filters and CSV export, and the report per site for a day or a range of days."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from dashboard import scope, timeutil
 from dashboard.auth import require_role
-from dashboard.db import get_session, new_session
+from dashboard.db import get_session, new_session, utc_now
 from dashboard.i18n import _n
 from dashboard.ingest import NO_MASK_REASONS, NO_MASK_VERDICTS
 from dashboard.models import Correction, Crossing, Role, Room, Screening, Site, Station
-from dashboard.words import MessageError, translated
+from dashboard.words import MessageError, label, translated
 from station.events import Decision
 
 bp = Blueprint("reports", __name__)
@@ -74,7 +86,8 @@ class Filters:
             raise FilterError(_n("at most a year at a time"))
         decision = args.get("decision", "")
         if decision and decision not in {d.value for d in Decision}:
-            raise FilterError(_n("decision must be one of %(choices)s"), choices=", ".join(Decision))
+            choices = ", ".join(map(label, Decision))
+            raise FilterError(_n("decision must be one of %(choices)s"), choices=choices)
         return cls(start, end, args.get("station", "")[:64], decision)
 
     def query(self) -> Select[Any]:  # Select[tuple[Screening]] in SQLAlchemy 2.0, Select[Screening] in 2.1
@@ -169,27 +182,18 @@ def screenings_csv() -> ResponseReturnValue:
     statement = filters.query().execution_options(yield_per=CSV_CHUNK_ROWS)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    def lines() -> Iterator[str]:
+    def rows() -> Iterator[list[str]]:
         # A session of its own and no context held across a yield: a client that stops reading
         # (or never starts) leaves nothing open behind it, whatever thread closes the generator.
         session = new_session(app)
         try:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(CSV_COLUMNS)
-            for number, screening in enumerate(session.execute(statement).scalars(), start=1):
-                writer.writerow(_row(screening))
-                if number % CSV_CHUNK_ROWS == 0:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
+            yield from (_row(screening) for screening in session.execute(statement).scalars())
         finally:
             session.close()
 
     filename = f"screenings-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return Response(
-        lines(),
+        csv_stream(CSV_COLUMNS, rows()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -230,6 +234,7 @@ class SiteDay:
     rooms: list[RoomDay] = field(default_factory=list)
     peak_people: int = 0
     peak_at: datetime | None = None
+    closing: dict[int, int] = field(default_factory=dict)  # each room's count at the day's end
 
     def total(self, name: str) -> int:
         """Sum a ``RoomDay`` figure over the rooms."""
@@ -283,8 +288,18 @@ def opening_occupancy(session: Session, room_id: int, since: datetime) -> int:
     return last[1] if last else 0
 
 
-def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay:
-    """Compute a site's daily report (the day on the site's own clock)."""
+def site_day(
+    session: Session, site: Site, day: date, fever_c: float, opening: Mapping[int, int] | None = None
+) -> SiteDay:
+    """Compute a site's daily report (the day on the site's own clock).
+
+    Args:
+        session: The database session.
+        site: The site.
+        day: The local day.
+        fever_c: The fever threshold.
+        opening: Each room's count at midnight when known (the day before's ``closing``); else read.
+    """
     since, until = timeutil.day_bounds(day, site.time_zone)
     report = SiteDay(site=site, day=day)
     rooms = {room.id: RoomDay(room=room) for room in site.rooms}
@@ -323,7 +338,11 @@ def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay
     ).all()
     for room_id, total, fevers, no_masks in screening_counts:
         rooms[room_id].screenings, rooms[room_id].fevers, rooms[room_id].no_masks = total, fevers, no_masks
-    current = {room_id: opening_occupancy(session, room_id, since) for room_id in ids}
+    known = opening or {}
+    current = {
+        room_id: known[room_id] if room_id in known else opening_occupancy(session, room_id, since)
+        for room_id in ids
+    }
     for room_id, value in current.items():
         rooms[room_id].peak_people = value
         rooms[room_id].peak_at = since if value else None
@@ -336,40 +355,291 @@ def site_day(session: Session, site: Site, day: date, fever_c: float) -> SiteDay
         total = sum(current.values())
         if total > report.peak_people:
             report.peak_people, report.peak_at = total, at
+    report.closing = current
     return report
 
 
 @bp.get("/reports")
 @require_role(Role.SUPERVISOR)
 def report_index() -> ResponseReturnValue:
-    """Pick a site and a day."""
+    """Pick a site and a day or a range of days."""
     sites = (
         get_session()
         .execute(select(Site).where(scope.sites_clause(Site.id)).order_by(Site.slug))
         .scalars()
         .all()
     )
-    return render_template("reports.html", sites=sites, today=timeutil.today())
+    site = request.args.get("site", "")
+    if site:  # the range form: on to that site's report
+        return redirect(
+            url_for(
+                "reports.daily",
+                site=site[:64],
+                **{"from": request.args.get("from", ""), "to": request.args.get("to", "")},
+            )
+        )
+    today = timeutil.today()
+    return render_template("reports.html", sites=sites, today=today, week_start=today - timedelta(days=6))
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local days from ``start`` to ``end``, inclusive (at most a year)."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Period:
+        """``?day=`` (one day), or ``?from=`` and ``?to=`` (today by default); raise ``FilterError``."""
+        today = timeutil.today()
+        try:
+            if args.get("day"):
+                start = end = timeutil.parse_day(args.get("day"), today)
+            else:
+                start = timeutil.parse_day(args.get("from"), today)
+                end = timeutil.parse_day(args.get("to"), start)
+        except MessageError as err:
+            raise FilterError(err.template, **err.params) from None
+        if end < start:
+            raise FilterError(_n("'to' is before 'from'"))
+        if end - start > timedelta(days=366):
+            raise FilterError(_n("at most a year at a time"))
+        return cls(start, end)
+
+    @property
+    def days(self) -> list[date]:
+        """Every day of the period, in order."""
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+    @property
+    def single(self) -> bool:
+        """Whether the period is one day."""
+        return self.start == self.end
+
+
+def site_period(
+    session: Session, site: Site, period: Period, fever_c: float
+) -> tuple[SiteDay, list[SiteDay]]:
+    """A site's report over ``period``: the totals (peaks are the highest of any day) and each day's."""
+    days: list[SiteDay] = []
+    for day in period.days:  # each day opens with the day before's closing counts
+        days.append(site_day(session, site, day, fever_c, days[-1].closing if days else None))
+    total = SiteDay(site=site, day=period.start, rooms=[RoomDay(room=room) for room in site.rooms])
+    for report in days:
+        for summed, room_day in zip(total.rooms, report.rooms, strict=True):
+            for name in (
+                "entries",
+                "exits",
+                "exits_uncounted",
+                "corrections",
+                "screenings",
+                "fevers",
+                "no_masks",
+            ):
+                setattr(summed, name, getattr(summed, name) + getattr(room_day, name))
+            if room_day.peak_people > summed.peak_people:
+                summed.peak_people, summed.peak_at = room_day.peak_people, room_day.peak_at
+        if report.peak_people > total.peak_people:
+            total.peak_people, total.peak_at = report.peak_people, report.peak_at
+    return total, days
+
+
+def _site(slug: str) -> Site:
+    found = (
+        get_session()
+        .execute(select(Site).where(Site.slug == slug, scope.sites_clause(Site.id)))
+        .scalar_one_or_none()
+    )
+    if found is None:
+        abort(404, _("No such site."))
+    return found
 
 
 @bp.get("/reports/<site>")
 @require_role(Role.SUPERVISOR)
 def daily(site: str) -> ResponseReturnValue:
-    """A site's daily report: totals, peak occupancy and when, shares of fevers and no-mask."""
+    """A site's report for a day or a range of days: totals per room, peaks, shares, charts; printable."""
     db = get_session()
-    found = db.execute(
-        select(Site).where(Site.slug == site, scope.sites_clause(Site.id))
-    ).scalar_one_or_none()
-    if found is None:
-        abort(404, _("No such site."))
+    found = _site(site)
     try:
-        day = timeutil.parse_day(request.args.get("day"), timeutil.today(found.time_zone))
-    except ValueError as err:
+        period = Period.from_args(request.args)
+    except FilterError as err:
         abort(400, translated(err))
-    report = site_day(db, found, day, current_app.config["FEVER_C"])
+    fever_c = current_app.config["FEVER_C"]
+    total, days = site_period(db, found, period, fever_c)
     return render_template(
         "report.html",
-        report=report,
+        report=total,
+        days=days,
+        period=period,
+        charts=report_charts(db, found, period, days, fever_c),
+        zone_name=timeutil.zone_label(found.time_zone),
         local=lambda moment: timeutil.local(moment, found.time_zone),
-        zone_label=timeutil.zone_label(found.time_zone),
+    )
+
+
+def report_charts(
+    session: Session, site: Site, period: Period, days: list[SiteDay], fever_c: float
+) -> list[tuple[Markup, str]]:
+    """The report's charts with their captions: per hour for one day, per day for a range."""
+    from dashboard import chart_data, charts
+
+    rooms = list(site.rooms)
+    shares = (_("fever share"), _("no-mask share"))
+    if period.single:
+        day = period.start
+        hours = chart_data.hourly(
+            session, [room.id for room in rooms], day, fever_c, timeutil.site_zone(site)
+        )
+        screenings = charts.bar_chart(
+            [f"{hour:02d}" for hour in range(24)],
+            [charts.Bars(_("screenings"), "bar-screenings", hours.screenings)],
+            shares=[
+                charts.Shares(shares[0], "share-fever", hours.share("fevers")),
+                charts.Shares(shares[1], "share-no-mask", hours.share("no_masks")),
+            ],
+            title=_("Screenings per hour at %(site)s", site=site.name),
+        )
+        since, until = timeutil.day_bounds(day, site.time_zone)
+        lines = [
+            charts.Series(
+                room.name,
+                f"room-{index % 6}",
+                [
+                    (at, 100 * value / max(room.limit_people, 1))
+                    for at, value in chart_data.day_curve(session, room.id, day)
+                ],
+                through=min(until, utc_now()),
+            )
+            for index, room in enumerate(rooms)
+        ]
+        compared = charts.step_chart(
+            lines,
+            since,
+            until,
+            title=_("Occupancy of each room as a percentage of its limit"),
+            rules=[charts.Rule(_("limit"), "limit", 100)],
+            floor=101,
+        )
+        return [
+            (
+                screenings,
+                _("Screenings per hour; lines: shares with a fever and without a mask (right axis)."),
+            ),
+            (
+                compared,
+                _("Rooms compared: occupancy as a percentage of each room's limit; 100 is the limit."),
+            ),
+        ]
+    labels = [day.day.strftime("%m-%d") for day in days]
+    screenings = charts.bar_chart(
+        labels,
+        [charts.Bars(_("screenings"), "bar-screenings", [day.total("screenings") for day in days])],
+        shares=[
+            charts.Shares(
+                shares[0], "share-fever", [d.fever_share if d.total("screenings") else None for d in days]
+            ),
+            charts.Shares(
+                shares[1], "share-no-mask", [d.no_mask_share if d.total("screenings") else None for d in days]
+            ),
+        ],
+        title=_("Screenings per day at %(site)s", site=site.name),
+    )
+    entries = charts.bar_chart(
+        labels,
+        [
+            charts.Bars(room.name, f"room-{index % 6}", [day.rooms[index].entries for day in days])
+            for index, room in enumerate(rooms)
+        ],
+        title=_("Entries per day, room by room"),
+    )
+    return [
+        (screenings, _("Screenings per day; lines: shares with a fever and without a mask (right axis).")),
+        (entries, _("Days and rooms compared: entries per day of each room.")),
+    ]
+
+
+REPORT_COLUMNS = (
+    "day",
+    "site",
+    "room",
+    "entries",
+    "exits",
+    "exits_uncounted",
+    "corrections",
+    "peak_people",
+    "peak_at",
+    "limit_people",
+    "screenings",
+    "fevers",
+    "no_masks",
+    "fever_share",
+    "no_mask_share",
+)
+
+
+def _report_rows(session: Session, site: Site, period: Period, fever_c: float) -> Iterator[list[str]]:
+    """One row per day and room, then the site's row of that day (room ``*``)."""
+    closing: dict[int, int] | None = None
+    for day in period.days:
+        report = site_day(session, site, day, fever_c, closing)
+        closing = report.closing
+        for room in report.rooms:
+            yield _report_row(day, site, room.room.slug, room, room.room.limit_people)
+        yield _report_row(day, site, "*", report, sum(room.room.limit_people for room in report.rooms))
+
+
+def _report_row(day: date, site: Site, room: str, figures: RoomDay | SiteDay, limit_people: int) -> list[str]:
+    def total(name: str) -> int:
+        return figures.total(name) if isinstance(figures, SiteDay) else getattr(figures, name)
+
+    peak_at = timeutil.local(figures.peak_at)
+    return [
+        day.isoformat(),
+        _cell(site.slug),
+        _cell(room),
+        *(str(total(name)) for name in ("entries", "exits", "exits_uncounted", "corrections")),
+        str(figures.peak_people),
+        peak_at.isoformat() if peak_at else "",
+        str(limit_people),
+        *(str(total(name)) for name in ("screenings", "fevers", "no_masks")),
+        f"{figures.fever_share:.4f}",
+        f"{figures.no_mask_share:.4f}",
+    ]
+
+
+def csv_stream(header: Sequence[str], rows: Iterable[list[str]]) -> Iterator[str]:
+    """CSV text line by line (a header, then the rows), for a streamed response."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in itertools.chain([list(header)], rows):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+@bp.get("/reports/<site>.csv")
+@require_role(Role.SUPERVISOR)
+def report_csv(site: str) -> ResponseReturnValue:
+    """A site's report as CSV, streamed: a row per day and room, and the site's row per day."""
+    found = _site(site)
+    try:
+        period = Period.from_args(request.args)
+    except FilterError as err:
+        return Response(f"{translated(err)}\n", status=400, mimetype="text/plain")
+    fever_c = current_app.config["FEVER_C"]
+
+    def rows() -> Iterator[list[str]]:
+        with new_session() as session:  # its own: the request's closes when the response starts
+            site = session.get(Site, found.id)
+            assert site is not None
+            yield from _report_rows(session, site, period, fever_c)
+
+    filename = f"report-{found.slug}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return Response(
+        stream_with_context(csv_stream(REPORT_COLUMNS, rows())),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

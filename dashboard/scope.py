@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from dashboard.models import Role, Room, Station
+from dashboard.models import Alert, Role, Room, Station
 
 if TYPE_CHECKING:
     from dashboard.live import Message
@@ -77,6 +77,13 @@ def stations_clause(station_id: Any) -> ColumnElement[bool]:
     if ids is None:
         return true()
     return station_id.in_(select(Station.id).join(Room).where(Room.site_id.in_(ids)))
+
+
+def alerts_clause() -> ColumnElement[bool]:
+    """A WHERE clause keeping alerts of the user's rooms, or of their stations when one names no room."""
+    if site_ids() is None:
+        return true()
+    return rooms_clause(Alert.room_id) | (Alert.room_id.is_(None) & stations_clause(Alert.station_id))
 
 
 def may_see_room(room: Room) -> bool:

@@ -18,7 +18,7 @@ from dashboard.db import get_session
 from dashboard.i18n import _n
 from dashboard.manage import LOCALES, SetupError
 from dashboard.models import Role, Room, Site, Station, User
-from dashboard.words import translated
+from dashboard.words import label, translated
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -230,7 +230,7 @@ def add_user() -> ResponseReturnValue:
     role = request.form.get("role", "")
     try:
         if role not in {r.value for r in Role}:
-            raise SetupError(_n("role must be one of %(choices)s"), choices=", ".join(Role))
+            raise SetupError(_n("role must be one of %(choices)s"), choices=", ".join(map(label, Role)))
         user = manage.create_user(
             db,
             request.form.get("username", "").strip(),

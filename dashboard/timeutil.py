@@ -73,3 +73,14 @@ def parse_day(text: str | None, default: date) -> date:
             day=day,
         )
     return day
+
+
+def site_zone(site: object | None) -> ZoneInfo:
+    """The site's own zone (its ``time_zone``), else the dashboard's."""
+    name = getattr(site, "time_zone", None) if site is not None else None
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (KeyError, ValueError):  # an unknown zone name: the dashboard's, rather than no page
+            pass
+    return zone()

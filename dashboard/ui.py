@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from dashboard import audit, charts, correct, jobs, live, occupancy, scope, timeutil
-from dashboard.auth import require_role
+from dashboard import alerts as alerts_view
+from dashboard import audit, chart_data, charts, correct, jobs, live, occupancy, scope, timeutil
+from dashboard.auth import require_role, safe_next
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
 from dashboard.models import (
     Alert,
+    AlertKind,
     AuditEntry,
     Correction,
     Crossing,
@@ -26,18 +30,10 @@ from dashboard.models import (
     Site,
     TicketStatus,
 )
-from dashboard.reports import occupancy_points, opening_occupancy
+from dashboard.reports import opening_occupancy
+from dashboard.words import translated
 
 bp = Blueprint("ui", __name__)
-
-
-def alerts_clause() -> object:
-    """Alerts of the user's rooms, or of their stations when an alert names no room."""
-    if scope.site_ids() is None:
-        return Alert.id.is_not(None)
-    return scope.rooms_clause(Alert.room_id) | (
-        Alert.room_id.is_(None) & scope.stations_clause(Alert.station_id)
-    )
 
 
 def room_cards(rooms: list[Room]) -> list[dict[str, object]]:
@@ -62,17 +58,21 @@ def overview() -> ResponseReturnValue:
         .scalars()
         .all()
     )
-    open_alerts = db.execute(
-        select(Alert)
-        .options(joinedload(Alert.room), joinedload(Alert.station))
-        .where(Alert.acknowledged_at.is_(None), alerts_clause())
-        .order_by(Alert.at.desc())
-        .limit(10)
-    ).scalars()
+    open_filter = alerts_view.AlertFilters(state=alerts_view.AlertState.OPEN)
+    latest = db.execute(open_filter.query(utc_now()).limit(10 * alerts_view.OVERVIEW_ALERTS)).scalars()
+    open_count = db.execute(
+        select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None), scope.alerts_clause())
+    ).scalar_one()
+    attention = 0
+    if current_user.has_role(Role.SUPERVISOR):
+        health = alerts_view.health(db, current_app.config["STATION_SILENT_S"], utc_now())
+        attention = sum(not station.ok for station in health)
     return render_template(
         "overview.html",
         sites=[(site, room_cards(site.rooms)) for site in sites],
-        alerts=list(open_alerts),
+        groups=alerts_view.group(latest)[: alerts_view.OVERVIEW_ALERTS],
+        open_count=open_count,
+        attention=attention,
         live_after=live_after,
     )
 
@@ -126,21 +126,10 @@ def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnV
     if found is None or not scope.may_see_room(found):
         abort(404, _("No such room."))
     zone_name = found.site.time_zone  # the room's day and times on its site's clock
-    since, until = timeutil.day_bounds(timeutil.today(zone_name), zone_name)
+    day = timeutil.today(zone_name)
+    since, until = timeutil.day_bounds(day, zone_name)
     opening = opening_occupancy(db, found.id, since)
-    points = [(since, opening)] + [
-        (at, value) for at, _room, value in occupancy_points(db, [found.id], since, until)
-    ]
-    near_share = current_app.config["NEAR_SHARE"]
-    chart = charts.occupancy_curve(
-        points,
-        since,
-        until,
-        found.limit_people,
-        near_share * found.limit_people,
-        title=_("Occupancy of %(room)s today", room=found.name),
-        now=utc_now(),
-    )
+    chart, hours_chart = _room_charts(found, day)
     crossings = db.execute(
         select(Crossing)
         .options(joinedload(Crossing.door))
@@ -158,6 +147,7 @@ def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnV
         "room.html",
         card=room_cards([found])[0],
         chart=chart,
+        hours_chart=hours_chart,
         crossings=list(crossings),
         corrections=list(corrections),
         figures=figures,
@@ -168,6 +158,39 @@ def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnV
         form=request.form if status != 200 else {},
         **extra,
     ), status
+
+
+def _room_charts(room: Room, day: date) -> tuple[Markup, Markup]:
+    """A room's day: occupancy against near and the limit (and yesterday, a week ago), in/out per hour."""
+    db = get_session()
+    since, until = timeutil.day_bounds(day)
+    others = []
+    for days_back, css, label in ((7, "compare-week", _("a week ago")), (1, "compare-day", _("yesterday"))):
+        before = day - timedelta(days=days_back)
+        start_before, _end = timeutil.day_bounds(before)
+        points = chart_data.day_curve(db, room.id, before, since - start_before)
+        others.append(charts.Series(label, css, points, through=until))
+    near_share = current_app.config["NEAR_SHARE"]
+    chart = charts.occupancy_curve(
+        chart_data.day_curve(db, room.id, day),
+        since,
+        until,
+        room.limit_people,
+        near_share * room.limit_people,
+        title=_("Occupancy of %(room)s today", room=room.name),
+        now=utc_now(),
+        labels=(_("today"), _("near"), _("limit")),
+        others=others,
+    )
+    hours = chart_data.hourly(
+        db, [room.id], day, current_app.config["FEVER_C"], timeutil.site_zone(room.site)
+    )
+    hours_chart = charts.bar_chart(
+        [f"{hour:02d}" for hour in range(24)],
+        [charts.Bars(_("in"), "bar-in", hours.entries), charts.Bars(_("out"), "bar-out", hours.exits)],
+        title=_("Entries and exits of %(room)s per hour today", room=room.name),
+    )
+    return chart, hours_chart
 
 
 def _counted_figures(room_id: int, since: datetime, until: datetime) -> dict[str, int]:
@@ -192,39 +215,120 @@ def _counted_figures(room_id: int, since: datetime, until: datetime) -> dict[str
 @bp.get("/alerts")
 @require_role(Role.SUPERVISOR)
 def alerts() -> ResponseReturnValue:
-    """Open alerts first, then the acknowledged ones of the last week."""
+    """Alerts grouped and ranked (open first, by severity), filtered; each station's health."""
+    return _alerts_page()
+
+
+def _alerts_page(status: int = 200, error: str | None = None) -> ResponseReturnValue:
     db = get_session()
-    jobs.check_silent(db, current_app.config["STATION_SILENT_S"])
-    since = utc_now() - timedelta(days=7)
-    rows = db.execute(
+    silent_s = current_app.config["STATION_SILENT_S"]
+    jobs.check_silent(db, silent_s)
+    now = utc_now()
+    sites = (
+        db.execute(
+            select(Site)
+            .options(selectinload(Site.rooms))
+            .where(scope.sites_clause(Site.id))
+            .order_by(Site.slug)
+        )
+        .scalars()
+        .all()
+    )
+    try:
+        filters = alerts_view.AlertFilters.from_args(request.args)
+    except alerts_view.AlertFilterError as err:
+        filters, error, status = alerts_view.AlertFilters(), translated(err), 400
+    rows = db.execute(filters.query(now).limit(alerts_view.PAGE_ALERTS)).scalars()
+    return render_template(
+        "alerts.html",
+        groups=alerts_view.group(rows),
+        filters=filters,
+        sites=sites,
+        kinds=[str(kind) for kind in AlertKind],
+        states=[str(state) for state in alerts_view.AlertState],
+        health=alerts_view.health(db, silent_s, now),
+        error=error,
+        live_after=live.last_id(db),
+    ), status
+
+
+def _acknowledge(ids: list[int], note: str) -> int:
+    """Acknowledge the open alerts among ``ids`` with ``note``; one audit entry; return how many."""
+    db = get_session()
+    found = db.execute(
         select(Alert)
-        .options(joinedload(Alert.room), joinedload(Alert.station))
-        .where((Alert.acknowledged_at.is_(None)) | (Alert.at >= since), alerts_clause())
-        .order_by(Alert.acknowledged_at.is_not(None), Alert.at.desc())
-        .limit(500)
+        .where(Alert.id.in_(ids), Alert.acknowledged_at.is_(None), scope.alerts_clause())
+        .order_by(Alert.id)
     ).scalars()
-    return render_template("alerts.html", alerts=list(rows), local=timeutil.local)
+    done = list(found)
+    if not done:
+        return 0
+    now = utc_now()
+    for alert in done:
+        alert.acknowledged_at, alert.acknowledged_by = now, current_user.username
+        alert.acknowledged_note = note
+    kinds = sorted({alert.kind for alert in done})
+    listed = ", ".join(str(alert.id) for alert in done)
+    detail = f"alert {listed} ({', '.join(kinds)})" + (f"; note: {note}" if note else "")
+    rooms = {
+        alert.room_id if alert.room_id is not None else (alert.station.room_id if alert.station else None)
+        for alert in done
+    }
+    room_id = rooms.pop() if len(rooms) == 1 else None  # the audit entry is seen by that room's site
+    audit.record(db, current_user.username, "acknowledge", detail, room_id=room_id)
+    db.commit()
+    return len(done)
+
+
+def _note() -> str:
+    return " ".join(request.form.get("note", "").split())[:500]
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
 @require_role(Role.SUPERVISOR)
 def acknowledge(alert_id: int) -> ResponseReturnValue:
-    """Acknowledge an alert."""
-    db = get_session()
-    alert = db.execute(select(Alert).where(Alert.id == alert_id, alerts_clause())).scalar_one_or_none()
-    if alert is None:
+    """Acknowledge an alert (with the form's note, if any)."""
+    found = get_session().execute(select(Alert).where(Alert.id == alert_id, scope.alerts_clause()))
+    if found.scalar_one_or_none() is None:
         abort(404, _("No such alert."))
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = utc_now()
-        alert.acknowledged_by = current_user.username
-        room_id = (
-            alert.room_id if alert.room_id is not None else (alert.station.room_id if alert.station else None)
-        )
-        audit.record(
-            db, current_user.username, "acknowledge", f"alert {alert.id} ({alert.kind})", room_id=room_id
-        )
-        db.commit()
-    return redirect(url_for("ui.alerts"))
+    _acknowledge([alert_id], _note())
+    return redirect(_back_to_alerts())
+
+
+@bp.post("/alerts/ack")
+@require_role(Role.SUPERVISOR)
+def acknowledge_many() -> ResponseReturnValue:
+    """Acknowledge the chosen alerts (each checkbox may stand for a group) with one note."""
+    try:
+        only = request.args.get("only")  # a line's own button: that line, whatever else is ticked
+        ids = alerts_view.parse_ids([only] if only is not None else request.form.getlist("ids"))
+    except alerts_view.AlertFilterError as err:
+        return _alerts_page(400, translated(err))
+    done = _acknowledge(ids, _note())
+    flash(ngettext("%(num)s alert acknowledged.", "%(num)s alerts acknowledged.", done), "ok")
+    return redirect(_back_to_alerts())
+
+
+def _back_to_alerts() -> str:
+    target = request.form.get("next", "")
+    if target and safe_next(target) == target:  # a path of this site (no //, backslash or control)
+        return target
+    return url_for("ui.alerts")
+
+
+@bp.post("/account/sound")
+@require_role(Role.GUARD)
+def sound() -> ResponseReturnValue:
+    """Turn the alert sound on or off for this user (the notice is shown either way)."""
+    chosen = request.form.get("sound", "")
+    if chosen not in ("on", "off"):
+        abort(400, _("Choose on or off."))
+    current_user.alert_sound = chosen == "on"
+    get_session().commit()
+    target = request.form.get("next", "")
+    return redirect(
+        target if target.startswith("/") and not target.startswith("//") else url_for("ui.overview")
+    )
 
 
 @bp.get("/queue")
