@@ -43,8 +43,15 @@ def check_share(share: float | str) -> int:
     """Return ``share`` in millionths, exactly as written, if it is within (0, 1] (``station.rooms``)."""
     try:
         return exact_share_ppm(share)
-    except ShareError as err:
-        raise SetupError(str(err)) from None
+    except ShareError as err:  # the messages of station.rooms, marked here for the catalogues
+        raise SetupError(err.template, **err.params) from None
+
+
+_SHARE_MESSAGES = (
+    _n("share must be a number more than 0 and at most 1, got %(share)s"),
+    _n("share must be more than 0 and at most 1, got %(share)s"),
+    _n("share must have at most six decimal places, got %(share)s"),
+)
 
 
 def check_zone(name: str) -> str:

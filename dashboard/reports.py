@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -609,15 +607,20 @@ def _report_row(day: date, site: Site, room: str, figures: RoomDay | SiteDay, li
     ]
 
 
-def csv_stream(header: Sequence[str], rows: Iterable[list[str]]) -> Iterator[str]:
-    """CSV text line by line (a header, then the rows), for a streamed response."""
+def csv_stream(
+    header: Sequence[str], rows: Iterable[list[str]], chunk_rows: int = CSV_CHUNK_ROWS
+) -> Iterator[str]:
+    """CSV text ``chunk_rows`` rows at a time (the header first), for a streamed response."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for row in itertools.chain([list(header)], rows):
+    writer.writerow(list(header))
+    for number, row in enumerate(rows, start=1):
         writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        if number % chunk_rows == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 @bp.get("/reports/<site>.csv")
@@ -631,15 +634,12 @@ def report_csv(site: str) -> ResponseReturnValue:
         return Response(f"{translated(err)}\n", status=400, mimetype="text/plain")
     fever_c = current_app.config["FEVER_C"]
 
-    def rows() -> Iterator[list[str]]:
-        with new_session() as session:  # its own: the request's closes when the response starts
-            site = session.get(Site, found.id)
-            assert site is not None
-            yield from _report_rows(session, site, period, fever_c)
-
+    # A row per day and room (a year of ten rooms is 4,000 rows): read now, inside the request, then
+    # streamed as text; nothing holds the request's context across a yield.
+    rows = list(_report_rows(get_session(), found, period, fever_c))
     filename = f"report-{found.slug}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return Response(
-        stream_with_context(csv_stream(REPORT_COLUMNS, rows())),
+        csv_stream(REPORT_COLUMNS, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -25,7 +25,16 @@ class RoomState(StrEnum):
 
 
 class ShareError(ValueError):
-    """A share that is not a decimal in (0, 1] with at most six places."""
+    """A share that is not a decimal in (0, 1] with at most six places.
+
+    Its message is ``template % params``; the dashboard translates ``template`` (its catalogues hold
+    each one).
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template % params)
 
 
 def share_ppm(share: float | str | Decimal | Fraction) -> int:
@@ -41,13 +50,13 @@ def share_ppm(share: float | str | Decimal | Fraction) -> int:
         exact = share if isinstance(share, Fraction) else Fraction(Decimal(str(share).strip()))
     except (InvalidOperation, ValueError, OverflowError):
         raise ShareError(
-            f"share must be a number more than 0 and at most 1, got {str(share)[:32]!r}"
+            "share must be a number more than 0 and at most 1, got %(share)s", share=repr(str(share)[:32])
         ) from None
     if not 0 < exact <= 1:
-        raise ShareError(f"share must be more than 0 and at most 1, got {share}")
+        raise ShareError("share must be more than 0 and at most 1, got %(share)s", share=share)
     ppm = exact * PPM
     if ppm.denominator != 1:
-        raise ShareError(f"share must have at most six decimal places, got {share}")
+        raise ShareError("share must have at most six decimal places, got %(share)s", share=share)
     return int(ppm)
 
 

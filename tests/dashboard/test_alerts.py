@@ -117,8 +117,8 @@ def doors(make_room: Callable[..., str], make_station: Callable[[str, str], str]
 
 
 @pytest.fixture
-def supervisor(login: Callable[[Role], FlaskClient]) -> FlaskClient:
-    return login(Role.SUPERVISOR)
+def supervisor(login: Callable[..., FlaskClient], doors: dict[str, str]) -> FlaskClient:
+    return login(Role.SUPERVISOR, sites=("kantor-pusat", "cabang"))  # a supervisor of both sites
 
 
 def test_alerts_page_groups_ranks_and_names_the_zone(client: FlaskClient, doors, supervisor) -> None:

@@ -147,7 +147,9 @@ def log_in(client: FlaskClient, app: Flask, role: Role, locale: str) -> None:
         from dashboard import manage
 
         if session.execute(manage.select(manage.User).where(manage.User.username == name)).first() is None:
-            manage.create_user(session, name, PASSWORD, role, locale=locale)
+            # guards and supervisors see only their sites: these see every site there is
+            sites = session.execute(manage.select(manage.Site.slug)).scalars().all()
+            manage.create_user(session, name, PASSWORD, role, locale=locale, sites=sites)
     client.post("/logout")
     response = client.post("/login", data={"username": name, "password": PASSWORD})
     assert response.status_code == 302, response.text
@@ -256,7 +258,7 @@ def test_validation_messages_are_in_the_users_language(
     app: Flask, client: FlaskClient, form: dict[str, str], english: str, indonesian: str
 ) -> None:
     for locale, expected in (("en", english), ("id", indonesian)):
-        log_in(client, app, Role.SUPERVISOR, locale)
+        log_in(client, app, Role.ADMIN, locale)  # an admin may add a room to any site, a new one too
         response = client.post("/settings/rooms", data=form)
         assert response.status_code == 400
         assert expected in response.text, (locale, response.text)
