@@ -88,7 +88,7 @@ class AlertFilters:
             raise AlertFilterError(_n("no such state of alerts: %(value)s"), value=repr(state[:32]))
         return cls(args.get("site", "")[:64], args.get("room", "")[:64], kind, AlertState(state))
 
-    def query(self, now: datetime) -> Select[tuple[Alert]]:
+    def query(self, now: datetime) -> Select[Alert]:
         """The matching alerts, newest first; acknowledged ones only of the last week."""
         statement = (
             select(Alert)

@@ -90,7 +90,7 @@ class Series:
 
     label: str
     css: str
-    points: list[tuple[datetime, float]] = field(default_factory=list)
+    points: Sequence[tuple[datetime, float]] = field(default_factory=list)
     through: datetime | None = None  # where the line ends (default: now)
 
 
@@ -213,7 +213,7 @@ class Bars:
 
     label: str
     css: str
-    values: list[float]
+    values: Sequence[float]
 
 
 @dataclass(frozen=True, slots=True)

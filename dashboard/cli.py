@@ -137,6 +137,7 @@ def user(name: str, sites: tuple[str, ...], no_sites: bool, database_url: str | 
     if sites and no_sites:
         raise click.ClickException("give --site or --no-sites, not both")
     with _session(database_url) as (_, session):
+        found: User | None
         if sites or no_sites:
             found = manage.set_user_sites(session, name, sites)
         else:

@@ -101,7 +101,7 @@ def add_room(
     site_slug: str,
     room_slug: str,
     capacity_people: int,
-    share: float = 0.5,
+    share: float | str = 0.5,
     *,
     name: str | None = None,
     actor: str = "cli",

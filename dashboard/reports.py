@@ -369,13 +369,8 @@ def report_index() -> ResponseReturnValue:
     )
     site = request.args.get("site", "")
     if site:  # the range form: on to that site's report
-        return redirect(
-            url_for(
-                "reports.daily",
-                site=site[:64],
-                **{"from": request.args.get("from", ""), "to": request.args.get("to", "")},
-            )
-        )
+        days: dict[str, Any] = {"from": request.args.get("from", ""), "to": request.args.get("to", "")}
+        return redirect(url_for("reports.daily", site=site[:64], **days))
     today = timeutil.today()
     return render_template("reports.html", sites=sites, today=today, week_start=today - timedelta(days=6))
 

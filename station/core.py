@@ -312,7 +312,7 @@ class Station:
             if (delta is None) == (value is None):
                 raise ValueError("give exactly one of delta and value")
             current = self.ledger.occupancy_people
-            target = max(0, current + delta if delta is not None else value)  # type: ignore[operator]
+            target = max(0, current + delta if delta is not None else (value or 0))
             capacity = self.ledger.capacity_people
             if not confirm and needs_confirmation(current, target, capacity):
                 raise ConfirmationNeededError(current, target, capacity)

@@ -295,7 +295,7 @@ def verdict_from_probabilities(
         The verdict.
     """
     row = np.asarray(probabilities, dtype=np.float64).reshape(len(LABELS))
-    best = decide(row, with_mask_min)
+    best = decide(row.tolist(), with_mask_min)
     return MaskVerdict(
         label=LABELS[best],
         score=float(row[best]),
