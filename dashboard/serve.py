@@ -5,7 +5,10 @@ alone: waitress answers each request from one of its threads until the response 
 live page held a thread, and 32 pages stopped the dashboard. Here:
 
 - ``/live/stream`` is served on the loop (``dashboard.livestream``): an open page costs a socket
-  and a queue, never a thread; at most ``LIVE_MAX_STREAMS`` per process, then 503 + Retry-After;
+  and a queue, never a thread; at most ``LIVE_MAX_STREAMS`` per process, then 503 + Retry-After.
+  The stream's messages are written straight to the page's socket (the ``gerbang.body_writer``
+  scope extension, a chunk as uvicorn's own send writes it): a thousand pages cost a thousand
+  writes, not a thousand task switches;
 - every other request runs the Flask app in one of ``threads`` worker threads (a2wsgi), which are
   busy only while a request is answered: a slow or idle client costs no thread;
 - idle sockets cost nothing but a file descriptor, and are bounded: a connection must send its
@@ -20,6 +23,7 @@ proxy handling is off, so no client can set its address by header.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 from typing import Any
@@ -28,10 +32,11 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from dashboard.livestream import LiveStreams, Receive, Scope, Send
+from dashboard.livestream import BODY_WRITER, LiveStreams, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0005
+WRITE_BUFFER_LIMIT = 1024 * 1024  # bytes a live page may leave unread before its stream ends
 
 
 class DashboardServer:
@@ -91,6 +96,13 @@ class GuardedProtocol(HttpToolsProtocol):
             victim.transport.close()
         self._arm(self.head_timeout_s)
 
+    def on_headers_complete(self) -> None:
+        """Start the request; give the live stream a way to write its body without a task switch."""
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:
+            self.scope.setdefault("extensions", {})[BODY_WRITER] = functools.partial(_write_body, cycle)
+
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the connection and its timer."""
         if self._idle_timer is not None:
@@ -117,6 +129,21 @@ class GuardedProtocol(HttpToolsProtocol):
         self._idle_timer = None
         if not self.busy and not self.transport.is_closing():
             self.transport.close()
+
+
+def _write_body(cycle: Any, data: bytes) -> bool:
+    """Write ``data`` as the next part of a started, chunked response body, as uvicorn's send would.
+
+    Returns False when it cannot (the response is not started, not chunked, or over) or the client
+    reads too slowly (over ``WRITE_BUFFER_LIMIT`` waiting): the stream then ends.
+    """
+    transport = cycle.transport
+    if not cycle.response_started or cycle.response_complete or cycle.disconnected or transport.is_closing():
+        return False
+    if cycle.chunked_encoding is not True:
+        return False
+    transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+    return transport.get_write_buffer_size() <= WRITE_BUFFER_LIMIT
 
 
 def _longest_idle(connections: Any, newcomer: GuardedProtocol) -> GuardedProtocol | None:
