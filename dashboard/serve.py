@@ -10,7 +10,8 @@ live page held a thread, and 32 pages stopped the dashboard. Here:
   scope extension, a chunk as uvicorn's own send writes it): a thousand pages cost a thousand
   writes, not a thousand task switches;
 - every other request runs the Flask app in one of ``threads`` worker threads (a2wsgi), which are
-  busy only while a request is answered: a slow or idle client costs no thread;
+  busy only while a request is answered: its body is read on the loop first (at most
+  ``MAX_CONTENT_LENGTH``, within 30 s), so a slow or idle client costs no thread;
 - idle sockets cost nothing but a file descriptor, and are bounded: a connection must send its
   first request within ``head_timeout_s`` and its next within ``keepalive_s``, and past
   ``connection_limit`` open connections the longest-idle one (one not in a request) is closed to let
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import sys
 from typing import Any
@@ -37,6 +39,7 @@ from dashboard.livestream import BODY_WRITER, LiveStreams, Receive, Scope, Send
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0005
 WRITE_BUFFER_LIMIT = 1024 * 1024  # bytes a live page may leave unread before its stream ends
+BODY_TIMEOUT_S = 30.0  # time a request's body may take to arrive (then 408)
 
 
 class DashboardServer:
@@ -47,10 +50,12 @@ class DashboardServer:
         threads: Worker threads answering requests (database work: the pool is sized to them).
     """
 
-    def __init__(self, app: Flask, threads: int) -> None:
+    def __init__(self, app: Flask, threads: int, body_timeout_s: float = BODY_TIMEOUT_S) -> None:
         self.app = app
         self.wsgi = WSGIMiddleware(app, workers=threads)  # type: ignore[arg-type]
         self.live = LiveStreams(app)
+        self.body_timeout_s = body_timeout_s
+        self.max_body_bytes = int(app.config.get("MAX_CONTENT_LENGTH") or 16 * 1024 * 1024)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one connection's request (or the server's start and stop)."""
@@ -58,8 +63,44 @@ class DashboardServer:
             await self._lifespan(receive, send)
         elif scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/live/stream":
             await self.live(scope, receive, send)
-        else:
-            await self.wsgi(scope, receive, send)  # type: ignore[arg-type]
+        elif scope["type"] == "http":
+            replay = await self._whole_body(receive, send)
+            if replay is not None:
+                await self.wsgi(scope, replay, send)  # type: ignore[arg-type]
+
+    async def _whole_body(self, receive: Receive, send: Send) -> Receive | None:
+        """Read the request's body on the loop before a thread sees it (as waitress buffers it).
+
+        A client sending its body slowly costs a socket, not a request thread; one taking over
+        ``body_timeout_s`` gets a 408, one sending more than ``MAX_CONTENT_LENGTH`` a 413. Returns
+        the ``receive`` that hands the app the whole body, or None when answered here.
+        """
+        body = bytearray()
+        more = True
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    body += message.get("body", b"")
+                    more = message.get("more_body", False)
+                    if len(body) > self.max_body_bytes:
+                        await _refuse(send, 413, "the request body is too large")
+                        return None
+        except TimeoutError:
+            await _refuse(send, 408, "the request body took too long to arrive")
+            return None
+        first: dict[str, Any] | None = {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        async def replay() -> Any:
+            nonlocal first
+            if first is not None:
+                message, first = first, None
+                return message
+            return await receive()  # a disconnect, later
+
+        return replay
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -70,6 +111,17 @@ class DashboardServer:
                 self.live.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class GuardedProtocol(HttpToolsProtocol):
