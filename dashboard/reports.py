@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from dashboard import scope, timeutil
 from dashboard.auth import require_role
-from dashboard.db import get_session
+from dashboard.db import get_session, new_session
 from dashboard.ingest import NO_MASK_REASONS, NO_MASK_VERDICTS
 from dashboard.models import Correction, Crossing, Role, Room, Screening, Site, Station
 from station.events import Decision
@@ -163,23 +163,27 @@ def screenings_csv() -> ResponseReturnValue:
         filters = Filters.from_args(request.args)
     except FilterError as err:
         return Response(f"{err}\n", status=400, mimetype="text/plain")
+    # The user's sites are read into the statement now; the rows are read as they are sent, with a
+    # session of the export's own (the request's is closed when the view returns).
     statement = filters.query().execution_options(yield_per=CSV_CHUNK_ROWS)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        for number, screening in enumerate(get_session().execute(statement).scalars(), start=1):
-            writer.writerow(_row(screening))
-            if number % CSV_CHUNK_ROWS == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+        with app.app_context(), new_session(app) as session:
+            for number, screening in enumerate(session.execute(statement).scalars(), start=1):
+                writer.writerow(_row(screening))
+                if number % CSV_CHUNK_ROWS == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
         yield buffer.getvalue()
 
     filename = f"screenings-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return Response(
-        stream_with_context(lines()),
+        lines(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
