@@ -151,11 +151,13 @@ class Subscriber:
 class LiveHub:
     """The loop's side: the open streams and the position the outbox has been read to.
 
-    A batch is handed to the streams ``SLICE`` at a time, one slice per turn of the loop, so a
-    station's request waiting for the loop waits for one slice, not for a thousand pages.
+    A batch is handed to the streams ``SLICE`` at a time, ``SLICE_GAP_S`` apart, so a station's
+    request waiting for the loop waits for one slice, not for a thousand pages, and between slices
+    the loop sleeps on its sockets and the request threads have the GIL to themselves.
     """
 
     SLICE = 64
+    SLICE_GAP_S = 0.001
 
     def __init__(self, position: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.position = position
@@ -184,7 +186,8 @@ class LiveHub:
             if not targets:
                 self._pending.popleft()
         if self._pending:
-            (self._loop or asyncio.get_running_loop()).call_soon(self._pump)
+            # a pause between slices: the loop waits on its sockets, and request threads get the GIL
+            (self._loop or asyncio.get_running_loop()).call_later(self.SLICE_GAP_S, self._pump)
         else:
             self._pumping = False
 
