@@ -1,6 +1,6 @@
 """``gerbang demo``: the whole product on one machine, on embedded defaults.
 
-A dashboard (SQLite, waitress) and a station fed by emulated devices: an infrared thermometer and a
+A dashboard (SQLite, uvicorn) and a station fed by emulated devices: an infrared thermometer and a
 beam-pair door counter on pseudo-terminals, and a synthetic camera showing visitors with and without
 masks stepping up. Visitors' faces are photos from ``../shared/datasets/masks`` when that folder is
 there (drawn faces otherwise, or when ``GERBANG_DEMO_DRAWN_FACES`` is set); faces are found and
@@ -57,6 +57,7 @@ DOOR = ["in"] * 6 + ["out"] * 6
 def run_demo(dashboard_port: int, kiosk_port: int) -> None:
     """Run the demo until Ctrl-C."""
     logging.getLogger("waitress").setLevel(logging.ERROR)
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="gerbang-demo-") as folder, contextlib.ExitStack() as stack:
         base = Path(folder)
         dashboard_url, token = stack.enter_context(_dashboard(base, dashboard_port))
@@ -79,7 +80,8 @@ def run_demo(dashboard_port: int, kiosk_port: int) -> None:
 
 @contextlib.contextmanager
 def _dashboard(folder: Path, port: int) -> Iterator[tuple[str, str]]:
-    import waitress.server
+    import socket
+    import time
 
     from dashboard import create_app
     from dashboard.db import get_engine, new_session
@@ -87,6 +89,7 @@ def _dashboard(folder: Path, port: int) -> Iterator[tuple[str, str]]:
     from dashboard.manage import add_room, add_station, create_user
     from dashboard.migrate import upgrade
     from dashboard.models import Role
+    from dashboard.serve import make_server
 
     os.environ["GERBANG_INSECURE_COOKIES"] = "1"  # the demo serves plain HTTP on this machine
     url = f"sqlite:///{folder / 'dashboard.sqlite3'}"
@@ -99,14 +102,21 @@ def _dashboard(folder: Path, port: int) -> Iterator[tuple[str, str]]:
         _, token = add_station(session, "loket-1", ROOM, actor="demo")
     scheduler = Scheduler(app)
     scheduler.start()
-    server = waitress.server.create_server(app, host="127.0.0.1", port=port, threads=16)
-    thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
+    # Served as `gerbang dashboard run` serves it: live pages on the event loop, no thread each.
+    sock = socket.create_server(("127.0.0.1", port))  # a taken port fails here, as before
+    server = make_server(app, threads=16)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dashboard", daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{server.effective_port}", token
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", token
     finally:
         scheduler.stop.set()
-        server.close()
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
         get_engine(app).dispose()
 
 

@@ -266,9 +266,19 @@ def server_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def open_pages(dashboard: Dashboard, cookie: str, count: int) -> tuple[subprocess.Popen, int]:
+def open_pages(dashboard: Dashboard, cookie: str, count: int, nice: int) -> tuple[subprocess.Popen, int]:
     pages = subprocess.Popen(
-        [sys.executable, __file__, "--pages-worker", str(count), "--port", str(dashboard.port)],
+        [
+            "nice",
+            "-n",
+            str(nice),
+            sys.executable,
+            __file__,
+            "--pages-worker",
+            str(count),
+            "--port",
+            str(dashboard.port),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -319,7 +329,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, tmp: Path) -> None:
         for _ in range(args.rounds):
             baseline.timed(dashboard, args.samples, args.interval)
             occupancy += args.samples
-            pages, opened = open_pages(dashboard, cookie, args.pages)
+            pages, opened = open_pages(dashboard, cookie, args.pages, args.pages_nice)
             sent = loaded.timed(dashboard, args.samples, args.interval)
             time.sleep(2.0)  # the last messages on their way
             result = close_pages(pages)
@@ -335,7 +345,8 @@ def measure(kind: str, url: str, args: argparse.Namespace, tmp: Path) -> None:
         dashboard.stop()
     print(
         f"{kind}: {args.rounds} rounds of {args.samples} posts every {args.interval} s without, then with, "
-        f"{args.pages} live pages; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        f"{args.pages} live pages (their process niced {args.pages_nice}); {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(baseline.line("no live page   "))
     print(loaded.line(f"{opened:4d} live pages"))
@@ -358,6 +369,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--interval", type=float, default=0.1, help="Seconds between two posts.")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--pages-nice",
+        type=int,
+        default=0,
+        help="Niceness of the pages' process (browsers live on other machines; here they share the cores).",
+    )
     parser.add_argument("--pages-worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

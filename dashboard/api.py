@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from dashboard import metrics, occupancy, scope, validate
+from dashboard import live, metrics, occupancy, scope, validate
 from dashboard.auth import public
 from dashboard.db import get_session
 from dashboard.ingest import Rules, Sender, ingest, sender_for_token
@@ -86,7 +86,11 @@ def post_events() -> ResponseReturnValue:
     log.info(
         "station %s: %s accepted, %s duplicates", station.station_name, result.accepted, result.duplicates
     )
-    return {"accepted": result.accepted, "duplicates": result.duplicates}
+    response = jsonify(accepted=result.accepted, duplicates=result.duplicates)
+    if result.accepted:  # the pages hear of it once the station has its answer, not before
+        notifier = current_app.extensions["gerbang_notifier"]
+        response.call_on_close(lambda: live.committed(notifier))
+    return response
 
 
 @bp.get("/rooms/<room>/occupancy")

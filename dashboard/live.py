@@ -15,6 +15,7 @@ purged, and is skipped.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -46,14 +47,32 @@ class Notifier(Protocol):
 
 
 class PollingNotifier:
-    """The portable notifier: wakes every ``interval_s`` (works on SQLite and across processes)."""
+    """The portable notifier: wakes every ``interval_s`` (works on SQLite and across processes).
+
+    A commit in this process wakes it at once (``committed``): pages hear of a station's upload
+    right after it is answered, not at a random point of the polling interval, which is also when
+    the next upload would come.
+    """
 
     def __init__(self, interval_s: float = 0.25) -> None:
         self.interval_s = interval_s
+        self._poked = threading.Event()
 
     def wait(self, timeout_s: float) -> None:
-        """Sleep for the polling interval (or less, if ``timeout_s`` is shorter)."""
-        time.sleep(max(0.0, min(self.interval_s, timeout_s)))
+        """Sleep for the polling interval (or less, if ``timeout_s`` is shorter, or until poked)."""
+        self._poked.wait(max(0.0, min(self.interval_s, timeout_s)))
+        self._poked.clear()
+
+    def poke(self) -> None:
+        """Wake the waiter now: this process committed live messages."""
+        self._poked.set()
+
+
+def committed(notifier: Notifier) -> None:
+    """Say that this process committed live messages (LISTEN/NOTIFY needs no word; polling does)."""
+    poke = getattr(notifier, "poke", None)
+    if poke is not None:
+        poke()
 
 
 @dataclass(frozen=True, slots=True)

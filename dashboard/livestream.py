@@ -46,6 +46,9 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+#: The scope extension (``dashboard.serve``) writing a chunk of a started response straight to its
+#: socket; it returns False when the stream must end (closed, or the page reads too slowly).
+BODY_WRITER = "gerbang.body_writer"
 RETRY_AFTER_S = 5
 QUEUE_BATCHES = 256  # batches a page may fall behind before it is closed (and catches up on return)
 HEARTBEAT_S = 10.0
@@ -91,15 +94,37 @@ class Subscriber:
     after_id: int
     queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_BATCHES))
     overflowed: bool = False
+    write: Callable[[bytes], bool] | None = None  # set once caught up: messages go straight out
 
     def offer(self, batch: Batch) -> None:
-        """Queue this stream's part of ``batch``; mark the stream to be closed when it lags too far."""
+        """Send or queue this stream's part of ``batch``; close the stream when it lags too far."""
         if self.overflowed:
             return
         text = batch.after(self.start, self.after_id)
         if batch.messages:
             self.after_id = max(self.after_id, batch.messages[-1].id)
-        if not text:
+        if text:
+            self._put(text)
+
+    def go_direct(self, write: Callable[[bytes], bool]) -> bool:
+        """Send what is queued through ``write``, then send every later message through it at once.
+
+        Returns False when the stream is to end (it was closed, or ``write`` refused).
+        """
+        while not self.queue.empty():
+            text = self.queue.get_nowait()
+            if text is None or not write(text):
+                self.close()
+                return False
+        self.write = write
+        return True
+
+    def _put(self, text: bytes) -> None:
+        if self.write is not None:
+            if not self.write(text):
+                self.overflowed = True
+                self.write = None
+                self.close()
             return
         try:
             self.queue.put_nowait(text)
@@ -112,24 +137,27 @@ class Subscriber:
 
         Nothing is lost: the browser comes back with the last id it received and is caught up.
         """
+        self.write = None  # nothing more goes out once the end is queued
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
 
     def beat(self) -> None:
         """Send a keep-alive comment if nothing is waiting to be sent."""
-        if self.queue.empty():
-            self.queue.put_nowait(b": keep-alive\n\n")
+        if self.queue.empty() and not self.overflowed:
+            self._put(b": keep-alive\n\n")
 
 
 class LiveHub:
     """The loop's side: the open streams and the position the outbox has been read to.
 
-    A batch is handed to the streams ``SLICE`` at a time, one slice per turn of the loop, so a
-    station's request waiting for the loop waits for one slice, not for a thousand pages.
+    A batch is handed to the streams ``SLICE`` at a time, ``SLICE_GAP_S`` apart, so a station's
+    request waiting for the loop waits for one slice, not for a thousand pages, and between slices
+    the loop sleeps on its sockets and the request threads have the GIL to themselves.
     """
 
     SLICE = 64
+    SLICE_GAP_S = 0.001
 
     def __init__(self, position: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.position = position
@@ -158,7 +186,8 @@ class LiveHub:
             if not targets:
                 self._pending.popleft()
         if self._pending:
-            (self._loop or asyncio.get_running_loop()).call_soon(self._pump)
+            # a pause between slices: the loop waits on its sockets, and request threads get the GIL
+            (self._loop or asyncio.get_running_loop()).call_later(self.SLICE_GAP_S, self._pump)
         else:
             self._pumping = False
 
@@ -402,6 +431,10 @@ class LiveStreams:
             if replay:
                 text = Batch.of(replay).after(start, -1)
                 await send({"type": "http.response.body", "body": text, "more_body": True})
+        write = scope.get("extensions", {}).get(BODY_WRITER)
+        if write is not None and not subscriber.go_direct(write):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         watcher = asyncio.ensure_future(_until_disconnect(receive, subscriber))
         # Timers, not a timeout per read: a read is one await, whatever the number of pages.
         timers = [loop.call_later(self.duration_s, subscriber.close)]

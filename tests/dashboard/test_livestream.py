@@ -73,3 +73,34 @@ def test_a_new_stream_behind_the_hub_is_told_how_far_to_catch_up() -> None:
     subscriber, position = hub.subscribe(StreamStart(25))
     assert position == 40  # the replay covers 26..40 from the outbox, the hub brings 41 on
     assert subscriber.after_id == 40
+
+
+@pytest.mark.parametrize(
+    ("accepts", "written", "ended"),
+    [
+        # a page that reads: what was queued goes first, then each later batch straight out
+        (True, [LOBBY, GUDANG, SILENT], False),
+        # a page that stopped reading (the socket's buffer full): the stream ends, to be resumed
+        (False, [LOBBY], True),
+    ],
+)
+def test_once_caught_up_a_stream_writes_straight_to_its_socket(
+    accepts: bool, written: list[Message], ended: bool
+) -> None:
+    async def scenario() -> tuple[list[bytes], Subscriber]:
+        out: list[bytes] = []
+
+        def write(data: bytes) -> bool:
+            out.append(data)
+            return accepts
+
+        subscriber = Subscriber(StreamStart(0), 0)
+        subscriber.offer(Batch.of([LOBBY]))
+        subscriber.offer(Batch.of([GUDANG]))  # queued while the replay is sent
+        subscriber.go_direct(write)
+        subscriber.offer(Batch.of([SILENT]))
+        return out, subscriber
+
+    out, subscriber = asyncio.run(scenario())
+    assert out == [m.to_sse().encode() for m in written]
+    assert (not subscriber.queue.empty() and subscriber.queue.get_nowait() is None) is ended

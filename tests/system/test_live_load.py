@@ -207,3 +207,25 @@ def test_1100_idle_sockets_do_not_stop_the_dashboard(
             for sock in idle:
                 sock.close()
             server.dashboard.stop()
+
+
+def test_slow_request_bodies_hold_no_request_thread(served: Served) -> None:
+    # 40 uploads that announce a body and send it a byte at a time: waitress-like buffering on the
+    # loop, so the 8 request threads stay free for stations
+    slow = []
+    try:
+        for _ in range(40):
+            sock = socket.create_connection(("127.0.0.1", served.dashboard.port), timeout=10)
+            sock.sendall(
+                b"POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + served.token.encode() + b"\r\nContent-Length: 1000\r\n\r\n{"
+            )
+            slow.append(sock)
+        health_status, health_s = served.health()
+        ingest_status, ingest_s = served.ingest_one()
+        assert (health_status, ingest_status) == (200, 200)
+        assert health_s < 2, health_s
+        assert ingest_s < 2, ingest_s
+    finally:
+        for sock in slow:
+            sock.close()
