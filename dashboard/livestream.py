@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from a2wsgi.wsgi import build_environ
 from flask import Flask
@@ -370,10 +370,14 @@ class LiveStreams:
                 hub = LiveHub(position, loop)
                 config = self.app.config
                 reader = OutboxReader(get_engine(self.app), position, config["LIVE_GAP_GRACE_S"])
+
+                def publish(messages: list[Message]) -> None:
+                    loop.call_soon_threadsafe(hub.publish, messages)
+
                 self.feed = OutboxFeed(
                     reader,
                     self.app.extensions["gerbang_notifier"],
-                    lambda messages: loop.call_soon_threadsafe(hub.publish, messages),
+                    publish,
                     min_read_interval_s=config["LIVE_MIN_READ_INTERVAL_S"],
                     max_wait_s=config.get("LIVE_MAX_WAIT_S", 1.0),
                 )
@@ -387,7 +391,7 @@ class LiveStreams:
 
     def _ask_flask(self, scope: Scope) -> FlaskAnswer:
         """Run the request through the Flask app (in a worker thread) with the hand-off key set."""
-        environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
+        environ = cast("dict[str, Any]", build_environ(scope, io.BytesIO(b"")))  # type: ignore[arg-type]
         handoff: list[StreamStart] = []
         environ[HANDOFF_KEY] = handoff
         started: dict[str, Any] = {}
@@ -429,8 +433,8 @@ class LiveStreams:
                 self._executor, catch_up, get_engine(self.app), start, start.after_id, position
             )
             if replay:
-                text = Batch.of(replay).after(start, -1)
-                await send({"type": "http.response.body", "body": text, "more_body": True})
+                first = Batch.of(replay).after(start, -1)
+                await send({"type": "http.response.body", "body": first, "more_body": True})
         write = scope.get("extensions", {}).get(BODY_WRITER)
         if write is not None and not subscriber.go_direct(write):
             await send({"type": "http.response.body", "body": b"", "more_body": False})

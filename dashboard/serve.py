@@ -29,7 +29,7 @@ import gc
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, cast
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
@@ -158,7 +158,8 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:
-            self.scope.setdefault("extensions", {})[BODY_WRITER] = functools.partial(_write_body, cycle)
+            extensions = cast("dict[str, Any]", self.scope.setdefault("extensions", {}))
+            extensions[BODY_WRITER] = functools.partial(_write_body, cycle)
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the connection and its timer."""
@@ -257,7 +258,7 @@ def make_server(
         DashboardServer(app, threads),
         host=host,
         port=port,
-        http=protocol_class(connection_limit, head_timeout_s, keepalive_s),  # type: ignore[arg-type]
+        http=protocol_class(connection_limit, head_timeout_s, keepalive_s),
         ws="none",
         lifespan="on",
         proxy_headers=False,  # TRUSTED_PROXIES (ProxyFix) decides whom to believe
