@@ -35,6 +35,7 @@ from a2wsgi.wsgi import build_environ
 from flask import Flask
 from sqlalchemy import Engine, select
 
+from dashboard import metrics
 from dashboard.db import get_engine, new_session
 from dashboard.live import HANDOFF_KEY, Message, Notifier, OutboxReader, last_id
 from dashboard.models import LiveEvent
@@ -343,7 +344,12 @@ class LiveStreams:
             hub = await self._started_hub()
             subscriber, position = hub.subscribe(answer.start)
             self.opening -= 1
-            await self._stream(scope, receive, send, answer, subscriber, position)
+            gauge = self.app.extensions[metrics.EXTENSION].live_streams  # /metrics: streams open now
+            gauge.inc()
+            try:
+                await self._stream(scope, receive, send, answer, subscriber, position)
+            finally:
+                gauge.dec()
         finally:
             if subscriber is None:
                 self.opening -= 1

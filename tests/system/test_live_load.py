@@ -122,9 +122,23 @@ def test_with_64_live_pages_open_health_and_ingest_answer_within_2_s(served: Ser
         # ... and every open page is told of the crossing
         updates = [read_until(sock, b'"occupancy":1') for sock in streams]
         assert all(b"event: occupancy" in update for update in updates)
+        assert live_streams_metric(served) == 64  # /metrics counts the streams on the event loop
     finally:
         for sock in streams:
             sock.close()
+
+
+def live_streams_metric(served: Served) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    conn = http.client.HTTPConnection("127.0.0.1", served.dashboard.port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    return families["gerbang_live_streams"].samples[0].value
 
 
 def test_a_stream_replays_after_its_position_then_follows(served: Served) -> None:
