@@ -96,7 +96,8 @@ def parse_pins(text: str) -> dict[str, str]:
     """Return ``{pin: guard name}`` from ``"budi=1234,sri=5678"`` (a bare ``"2468"`` is guard ``guard``).
 
     Raises:
-        ValueError: A PIN that is not 4 to 12 digits, a name missing, or two guards with one PIN.
+        ValueError: A PIN that is not 4 to 12 digits, a name missing, two guards with one PIN, or
+            one guard with two.
     """
     pins: dict[str, str] = {}
     for item in (part.strip() for part in text.split(",")):
@@ -110,6 +111,10 @@ def parse_pins(text: str) -> dict[str, str]:
             raise ValueError(f"guard {name}: a PIN is 4 to 12 digits")
         if pin in pins:
             raise ValueError(f"guards {pins[pin]} and {name} have the same PIN")
+        if name in pins.values():
+            raise ValueError(
+                f"guard {name} has two PINs (a guard picks their name, then types their one PIN)"
+            )
         pins[pin] = name
     return pins
 
@@ -351,7 +356,10 @@ def create_kiosk(
             return _refusal(400, "bad_request", "expected a JSON object")
         name = body.get("guard")
         if name is not None and not isinstance(name, str):
-            return _refusal(400, "unknown_guard", "guard must be a guard's name (text)", guard="")
+            shown = str(name)[:40]
+            return _refusal(
+                400, "unknown_guard", f"guard must be a guard's name as text, not {shown}", guard=shown
+            )
         try:
             verdict = guard.verdict(str(body.get("pin", "")), str(request.remote_addr), name)
         except UnknownGuardError as err:

@@ -343,7 +343,7 @@ FIVE_SCREENS = [f"10.0.1.{index}" for index in range(5)]
         # several guards and no name: asked to pick one
         ("budi=2468,sri=1357", [], ("10.0.0.9", None, "2468"), 400, "need_guard", {"guard": ""}),
         # a name that is not text
-        ("budi=2468,sri=1357", [], ("10.0.0.9", 7, "2468"), 400, "unknown_guard", {"guard": ""}),
+        ("budi=2468,sri=1357", [], ("10.0.0.9", 7, "2468"), 400, "unknown_guard", {"guard": "7"}),
         # one bare PIN: no name needed, the journal's guard is "guard", as before
         ("2468", [], ("10.0.0.9", None, "2468"), 200, "ans_queue_empty", {}),
         # ... five wrong tries from five screens lock no screen (no lockout per guard with one guard)
@@ -462,6 +462,8 @@ def test_pins_are_read_per_guard(text, pins):
         ("budi=12", "4 to 12 digits"),
         # no name before the "="
         ("=2468", "needs a name"),
+        # one guard, two PINs: the name picked on the screen must lead to one PIN
+        ("budi=2468,budi=1357", "budi has two PINs"),
     ],
 )
 def test_bad_pins_are_refused(text, message):
