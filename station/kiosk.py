@@ -5,10 +5,12 @@ stays on this machine); guard actions behind a PIN: admit or deny with a reason,
 call the next ticket, start a re-test.
 
 Each guard has their own PIN (``GERBANG_KIOSK_PIN="budi=1234,sri=5678"``; one bare PIN is one
-guard called ``guard``), and the guard's name comes from the PIN. Wrong tries lock the screen they
-came from (its network address: a page cannot pick a new identity to guess on) for a minute, not
-every screen; past ``PIN_ATTEMPTS_ALL`` wrong tries a minute from all screens together, every screen
-is locked (guessing spread over many addresses). A locked screen says for how long. Every answer
+guard called ``guard``). With several guards the guard picks their name on the screen (``"guard"``
+beside ``"pin"`` in the action API) and the PIN is checked against that guard's PIN only. Wrong
+tries lock the screen they came from (its network address: a page cannot pick a new identity to
+guess on) for a minute, not every screen, and lock the guard they were for (on every screen; the
+other guards still work); past ``PIN_ATTEMPTS_ALL`` wrong tries a minute from all screens together,
+every screen is locked (guessing spread over many addresses). A lockout says for how long. Every answer
 names what happened as a text key and its values (``code``, ``params``), so the page says it in the
 visitor's language.
 """
@@ -94,7 +96,8 @@ def parse_pins(text: str) -> dict[str, str]:
     """Return ``{pin: guard name}`` from ``"budi=1234,sri=5678"`` (a bare ``"2468"`` is guard ``guard``).
 
     Raises:
-        ValueError: A PIN that is not 4 to 12 digits, a name missing, or two guards with one PIN.
+        ValueError: A PIN that is not 4 to 12 digits, a name missing, two guards with one PIN, or
+            one guard with two.
     """
     pins: dict[str, str] = {}
     for item in (part.strip() for part in text.split(",")):
@@ -108,20 +111,47 @@ def parse_pins(text: str) -> dict[str, str]:
             raise ValueError(f"guard {name}: a PIN is 4 to 12 digits")
         if pin in pins:
             raise ValueError(f"guards {pins[pin]} and {name} have the same PIN")
+        if name in pins.values():
+            raise ValueError(
+                f"guard {name} has two PINs (a guard picks their name, then types their one PIN)"
+            )
         pins[pin] = name
     return pins
 
 
 @dataclass(frozen=True, slots=True)
 class PinVerdict:
-    """What a PIN opened: the guard's name, or why not (``locked_s`` seconds left of a lockout)."""
+    """What a PIN opened: the guard's name, or why not.
+
+    ``locked_s`` is the seconds left of a lockout; ``locked_guard`` names the guard locked out
+    (empty when it is the screen, or every screen, that is locked).
+    """
 
     guard: str | None
     locked_s: int = 0
+    locked_guard: str = ""
+
+
+class UnknownGuardError(ValueError):
+    """The guard named at the screen is none of the configured guards (or none was named among several)."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        if name:
+            super().__init__(f"unknown guard {name!r}: the guards are {', '.join(known)}")
+        else:
+            super().__init__(f"choose the guard's name: one of {', '.join(known)}")
 
 
 class PinGuard:
-    """Checks the guards' PINs, locking a screen out for a minute after repeated wrong tries.
+    """Checks the guards' PINs, locking out a screen, and a guard, for a minute after repeated wrong tries.
+
+    A PIN is checked against the named guard's PIN only (the name may be left out when there is
+    one guard). Wrong tries count per screen (``PIN_ATTEMPTS`` lock that screen), per guard
+    (``PIN_ATTEMPTS`` lock that guard on every screen, the other guards still work) and from all
+    screens together (``PIN_ATTEMPTS_ALL`` lock every screen). With one guard there is no lockout
+    per guard: it would lock every screen after ``PIN_ATTEMPTS`` tries, so one screen stays
+    locked alone, as before there were names.
 
     Args:
         pins: The PINs, ``{pin: guard name}`` (see ``parse_pins``), or one PIN as text.
@@ -130,37 +160,77 @@ class PinGuard:
 
     def __init__(self, pins: dict[str, str] | str, clock: Callable[[], float] = time.monotonic) -> None:
         self._pins = parse_pins(pins) if isinstance(pins, str) else dict(pins)
+        self._by_guard = {name: pin for pin, name in self._pins.items()}
         self._clock = clock
         self._failures: dict[str, list[float]] = {}
+        self._guard_failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, attempt: str, screen: str = "") -> bool:
-        """Return whether ``attempt`` is a guard's PIN (False while ``screen`` is locked out)."""
-        return self.verdict(attempt, screen).guard is not None
+    @property
+    def guards(self) -> list[str]:
+        """The configured guards' names, in the order they were given."""
+        return list(self._by_guard)
 
-    def verdict(self, attempt: str, screen: str = "") -> PinVerdict:
-        """Return whose PIN ``attempt`` is, or how long ``screen`` stays locked out."""
+    def check(self, attempt: str, screen: str = "", guard: str | None = None) -> bool:
+        """Return whether ``attempt`` is the guard's PIN (False while locked out)."""
+        return self.verdict(attempt, screen, guard).guard is not None
+
+    def verdict(self, attempt: str, screen: str = "", guard: str | None = None) -> PinVerdict:
+        """Return whose PIN ``attempt`` is, or how long ``screen`` or ``guard`` stays locked out.
+
+        Args:
+            attempt: The PIN typed.
+            screen: The screen it came from (its network address).
+            guard: The guard's name picked at the screen; None (or empty) when there is one guard.
+
+        Raises:
+            UnknownGuardError: ``guard`` is not a configured guard, or is missing among several.
+        """
+        name = guard or ""
+        if not name and len(self._by_guard) == 1:
+            name = next(iter(self._by_guard))
+        if name not in self._by_guard:
+            if not self._by_guard:
+                return PinVerdict(None)  # no PIN configured: no guard actions at all
+            raise UnknownGuardError(name[:40], self.guards)
         with self._lock:
             now = self._clock()
-            self._failures = {
-                key: kept
-                for key, times in self._failures.items()
-                if (kept := [t for t in times if now - t < PIN_LOCKOUT_S])
-            }
+            self._failures = _recent(self._failures, now)
+            self._guard_failures = _recent(self._guard_failures, now)
             failures = self._failures.setdefault(screen, [])
+            guard_failures = self._guard_failures.setdefault(name, [])
             everywhere = sorted(t for times in self._failures.values() for t in times)
             if len(failures) >= PIN_ATTEMPTS:
-                return PinVerdict(None, locked_s=max(1, math.ceil(failures[0] + PIN_LOCKOUT_S - now)))
+                return PinVerdict(None, locked_s=_left_s(failures[-PIN_ATTEMPTS], now))
+            if len(guard_failures) >= PIN_ATTEMPTS:
+                return PinVerdict(None, _left_s(guard_failures[-PIN_ATTEMPTS], now), name)
             if len(everywhere) >= PIN_ATTEMPTS_ALL:
-                oldest = everywhere[-PIN_ATTEMPTS_ALL]
-                return PinVerdict(None, locked_s=max(1, math.ceil(oldest + PIN_LOCKOUT_S - now)))
-            for pin, name in self._pins.items():
-                if hmac.compare_digest(attempt.encode(), pin.encode()):
-                    return PinVerdict(name)
+                return PinVerdict(None, locked_s=_left_s(everywhere[-PIN_ATTEMPTS_ALL], now))
+            if hmac.compare_digest(attempt.encode(), self._by_guard[name].encode()):
+                return PinVerdict(name)
             failures.append(now)
+            if len(self._by_guard) > 1:
+                guard_failures.append(now)
+            log.warning("kiosk: wrong PIN for guard %s from %s", name, screen)
             if len(failures) >= PIN_ATTEMPTS:
                 return PinVerdict(None, locked_s=math.ceil(PIN_LOCKOUT_S))
+            if len(guard_failures) >= PIN_ATTEMPTS:
+                return PinVerdict(None, math.ceil(PIN_LOCKOUT_S), name)
             return PinVerdict(None)
+
+
+def _recent(failures: dict[str, list[float]], now: float) -> dict[str, list[float]]:
+    """The wrong tries of the last ``PIN_LOCKOUT_S`` seconds, by screen or guard (none left: dropped)."""
+    return {
+        key: kept
+        for key, times in failures.items()
+        if (kept := [t for t in times if now - t < PIN_LOCKOUT_S])
+    }
+
+
+def _left_s(since: float, now: float) -> int:
+    """Whole seconds left of a lockout that started at ``since`` (at least 1)."""
+    return max(1, math.ceil(since + PIN_LOCKOUT_S - now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +256,7 @@ def create_kiosk(
     door_view: Preview | None = None,
     metrics: MetricsPage | None = None,
     trusted_hosts: list[str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Flask:
     """Build the kiosk's web app.
 
@@ -206,10 +277,11 @@ def create_kiosk(
         trusted_hosts: The Host header names the kiosk answers (``KioskSection.trusted_hosts``);
             others get a 400, so a rebound DNS name cannot read temperatures or the camera. None
             answers any (tests).
+        clock: Monotonic seconds, for the PIN lockouts.
     """
     app = Flask(__name__, static_folder="kiosk_static", template_folder="templates")
     app.config["TRUSTED_HOSTS"] = trusted_hosts
-    guard = PinGuard(pin)
+    guard = PinGuard(pin, clock=clock)
     alternatives = {k: v for k, v in (alternatives or {}).items() if v}
 
     @app.after_request
@@ -233,6 +305,7 @@ def create_kiosk(
             "camera": preview is not None,
             "door_camera": door_view is not None,
             "alternatives": alternatives,
+            "guards": guard.guards if len(guard.guards) > 1 else [],
         }
         return render_template("kiosk.html", texts=TEXTS, config=config, language=language)
 
@@ -281,8 +354,22 @@ def create_kiosk(
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return _refusal(400, "bad_request", "expected a JSON object")
-        verdict = guard.verdict(str(body.get("pin", "")), str(request.remote_addr))
+        name = body.get("guard")
+        if name is not None and not isinstance(name, str):
+            shown = str(name)[:40]
+            return _refusal(
+                400, "unknown_guard", f"guard must be a guard's name as text, not {shown}", guard=shown
+            )
+        try:
+            verdict = guard.verdict(str(body.get("pin", "")), str(request.remote_addr), name)
+        except UnknownGuardError as err:
+            return _refusal(400, "unknown_guard" if err.name else "need_guard", str(err), guard=err.name)
         if verdict.guard is None:
+            if verdict.locked_guard:
+                message = f"too many wrong PINs for {verdict.locked_guard}: locked for {verdict.locked_s} s"
+                return _refusal(
+                    403, "guard_locked", message, guard=verdict.locked_guard, seconds=verdict.locked_s
+                )
             if verdict.locked_s:
                 message = f"too many wrong PINs: locked for {verdict.locked_s} s"
                 return _refusal(403, "locked", message, seconds=verdict.locked_s)

@@ -192,6 +192,15 @@ function connect() {
 }
 
 let pending = null;  // an action waiting for the guard's second tap
+let guardName = null;  // the name the guard picked (several guards), or null
+
+// The guard picks their name (one of the configured guards); their PIN is checked against it only.
+function pickGuard(name) {
+  guardName = name;
+  for (const button of document.querySelectorAll("#guard-names [data-guard]")) {
+    button.setAttribute("aria-checked", String(button.dataset.guard === name));
+  }
+}
 
 function number(id) {
   const text = document.getElementById(id).value.trim();
@@ -204,6 +213,7 @@ async function act(action, confirm = false) {
     reason: document.getElementById("reason").value,
     action: action,
   };
+  if (guardName !== null) body.guard = guardName;
   if (action === "plus" || action === "minus") { body.action = "correct"; body.delta = action === "plus" ? 1 : -1; }
   if (action === "set") { body.action = "correct"; body.value = number("count"); }
   if (action === "retest") body.ticket = number("retest-ticket");
@@ -237,6 +247,7 @@ function clearGuard() {
   setText("guard-result", "");
   document.getElementById("confirm").hidden = true;
   pending = null;
+  pickGuard(null);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -261,6 +272,13 @@ document.addEventListener("DOMContentLoaded", () => {
       if (value === "clear") numeric.value = "";
       else if (value === "back") numeric.value = numeric.value.slice(0, -1);
       else if (numeric.value.length < (numeric.maxLength > 0 ? numeric.maxLength : 12)) numeric.value += value;
+    });
+  }
+  for (const button of document.querySelectorAll("#guard-names [data-guard]")) {
+    button.addEventListener("click", () => {
+      pickGuard(button.dataset.guard);
+      numeric = document.getElementById("pin");
+      numeric.focus();
     });
   }
   document.getElementById("guard-open").addEventListener("click", () => {

@@ -146,7 +146,13 @@ class FramePreview:
 
 
 @pytest.fixture
-def kiosk_page(tmp_path):
+def pins():
+    """The guards' PINs (one bare PIN unless a test names its guards)."""
+    return "2468"
+
+
+@pytest.fixture
+def kiosk_page(tmp_path, pins):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
     broadcaster = Broadcaster()
@@ -154,7 +160,7 @@ def kiosk_page(tmp_path):
     app = create_kiosk(
         station,
         broadcaster,
-        pin="2468",
+        pin=pins,
         alternatives={
             "text": "Layanan Adminduk juga tersedia secara daring melalui aplikasi dan situs web resmi.",
             "text_en": "Adminduk services are also available online through the official app and website.",
@@ -233,3 +239,38 @@ def test_plurals_and_the_online_services_in_the_visitors_language(
         page.click("#language")
     expect(page.locator("#ticket-wait")).to_have_text(wait_text)
     expect(page.locator("#alt-text")).to_contain_text(online_text)
+
+
+@pytest.mark.parametrize("pins", ["budi=2468,sri=1357,ayu=1111,joko=2222,wayan=3333,dewi=4444"])
+def test_the_guards_dialog_with_six_names_fits_every_screen(kiosk_page, tmp_path):
+    page, _, url = kiosk_page
+    checked, failures = [], []
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(url)
+        page.click("#guard-open")
+        page.click("#guard-names [data-guard=dewi]")
+        page.fill("#pin", "0000")
+        page.click("[data-action=call_next]")
+        playwright_api.expect(page.locator("#guard-result")).to_have_text("PIN salah.")
+        measured = page.evaluate(
+            """() => {
+              const dialog = document.getElementById("guard").getBoundingClientRect();
+              const inside = [...document.querySelectorAll("#guard button, #guard input")].every((el) => {
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 || r.height === 0) return true;  // hidden (the confirm button)
+                return r.top >= dialog.top && r.bottom <= dialog.bottom && r.right <= dialog.right;
+              });
+              const names = document.querySelectorAll("#guard-names [data-guard]");
+              const rows = new Set([...names].map((el) => Math.round(el.getBoundingClientRect().top))).size;
+              return {inside, rows, bottom: dialog.bottom, tall: innerHeight};
+            }"""
+        )
+        where = f"guard's dialog at {width}x{height}"
+        if not measured["inside"] or measured["bottom"] > measured["tall"]:
+            failures.append(f"{where}: {measured}")
+            page.screenshot(path=str(tmp_path / f"guard-{width}x{height}.png"))
+        else:
+            checked.append(f"{where}: six names in {measured['rows']} row(s), every control on screen")
+    print("\n" + "\n".join(checked))
+    assert failures == []

@@ -1,9 +1,12 @@
 """The kiosk page in a real Chromium: live updates, the guard's PIN, the language switch."""
 
+import http.client
+import json
 import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -43,7 +46,13 @@ def door_view():
 
 
 @pytest.fixture
-def kiosk(tmp_path, request):
+def pins():
+    """The guards' PINs the kiosk is given (one bare PIN unless a test names its guards)."""
+    return "2468"
+
+
+@pytest.fixture
+def kiosk(tmp_path, request, pins):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
     broadcaster = Broadcaster()
@@ -56,7 +65,7 @@ def kiosk(tmp_path, request):
     app = create_kiosk(
         station,
         broadcaster,
-        pin="2468",
+        pin=pins,
         alternatives={"text": "Layanan daring", "link": "https://x.invalid"},
         door_view=request.getfixturevalue("door_view") if "door_view" in request.fixturenames else None,
     )
@@ -205,3 +214,63 @@ def test_a_retest_before_the_rest_is_over_is_answered_with_the_minutes_left(kios
     page.fill("#retest-ticket", "42")
     page.click("[data-action=retest]")
     expect(page.locator("#guard-result")).to_have_text("Unknown re-test ticket 42: nothing changed.")
+
+
+@pytest.mark.parametrize("pins", ["budi=2468,sri=1357"])
+def test_a_guard_picks_their_name_and_admits_with_their_own_pin(kiosk):
+    page, station = kiosk
+    expect = playwright_api.expect
+    page.click("#guard-open")
+    expect(page.locator("#guard-names [data-guard]")).to_have_text(["budi", "sri"])
+    expect(page.locator("#guard-names-label")).to_have_text("Nama petugas")
+    for key in "1357":  # sri's PIN, typed before anyone picked a name
+        page.click(f"#keypad [data-key='{key}']")
+    page.fill("#reason", "kartu tertinggal, sudah dicek")
+    page.click("[data-action=admit]")
+    expect(page.locator("#guard-result")).to_have_text("Pilih nama Anda dulu.")
+    page.click("#guard-names [data-guard=budi]")
+    page.click("[data-action=admit]")
+    expect(page.locator("#guard-result")).to_have_text("PIN salah.")  # sri's PIN does not open budi
+    page.click("#guard-names [data-guard=sri]")
+    expect(page.locator("#guard-names [data-guard=sri]")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#guard-names [data-guard=budi]")).to_have_attribute("aria-checked", "false")
+    page.click("[data-action=admit]")
+    expect(page.locator("#guard-result")).to_have_text("Pengunjung diizinkan masuk (sri).")
+    overrides = [e for e in station.journal.events() if e.get("override_by")]
+    assert [(e["override_by"], e["decision"]) for e in overrides] == [("sri", "allow")]
+    page.click("button[value=close]")
+    page.click("#guard-open")  # the name picked is cleared with the rest
+    expect(page.locator("#guard-names [aria-checked=true]")).to_have_count(0)
+
+
+def post_from(url, source, body):
+    """POST an action to the kiosk at ``url`` from the loopback address ``source`` (another screen)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        connection.request("POST", "/api/action", json.dumps(body), {"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("pins", ["budi=2468,sri=1357"])
+def test_a_locked_guard_is_told_for_how_long_while_another_guard_works(kiosk):
+    page, _ = kiosk
+    expect = playwright_api.expect
+    for index in range(5):  # budi's PIN guessed from five other screens, once each: budi is locked
+        assert post_from(page.url, f"127.0.0.{index + 2}", {"guard": "budi", "pin": "0000"}) == 403
+    page.click("#language")  # English
+    page.click("#guard-open")
+    page.click("#guard-names [data-guard=budi]")
+    page.fill("#pin", "2468")  # budi's own PIN, on a screen that guessed nothing
+    page.click("[data-action=call_next]")
+    expect(page.locator("#guard-result")).to_have_text(
+        re.compile(r"Too many wrong PINs for budi: locked for (59|60) s\.")
+    )
+    page.click("#guard-names [data-guard=sri]")
+    page.fill("#pin", "1357")
+    page.click("[data-action=call_next]")
+    expect(page.locator("#guard-result")).to_have_text("Nobody is waiting: no number called.")

@@ -1,5 +1,6 @@
 """The kiosk's web app: the page, the live state, guard actions behind the PIN."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import cv2
@@ -10,7 +11,7 @@ from station.config import KioskSection
 from station.core import Station
 from station.events import Direction
 from station.journal import Journal
-from station.kiosk import Broadcaster, PinGuard, create_kiosk, parse_pins
+from station.kiosk import Broadcaster, PinGuard, PinVerdict, create_kiosk, parse_pins
 from station.occupancy import Ledger
 from station.screening import ScreeningConfig
 
@@ -238,7 +239,7 @@ def guarded(tmp_path):
 )
 def test_each_action_is_answered_with_what_happened(guarded, body, status, code, occupancy):
     client, station = guarded
-    response = client.post("/api/action", json={"pin": "2468", **body})
+    response = client.post("/api/action", json={"guard": "budi", "pin": "2468", **body})
     assert (response.status_code, response.get_json()["code"]) == (status, code)
     assert station.state.occupancy_people == occupancy
 
@@ -246,7 +247,8 @@ def test_each_action_is_answered_with_what_happened(guarded, body, status, code,
 def test_a_retest_before_the_rest_is_over_says_how_long(guarded):
     client, station = guarded
     station.screening.retests[3] = station._clock() + timedelta(seconds=150)  # ticket 3, 2.5 min to go
-    answer = client.post("/api/action", json={"pin": "2468", "action": "retest", "ticket": 3}).get_json()
+    body = {"guard": "budi", "pin": "2468", "action": "retest", "ticket": 3}
+    answer = client.post("/api/action", json=body).get_json()
     assert (answer["code"], answer["params"], answer["changed"]) == (
         "ans_retest_wait",
         {"n": 3, "min": 3},
@@ -254,11 +256,16 @@ def test_a_retest_before_the_rest_is_over_says_how_long(guarded):
     )
 
 
-def test_the_guards_name_comes_from_the_pin(guarded):
+def test_the_guards_name_is_the_one_picked_and_proven_by_their_pin(guarded):
     client, station = guarded
     body = {"action": "correct", "delta": 1, "reason": "slipped past", "by": "someone-else"}
-    assert client.post("/api/action", json={"pin": "1357", **body}).get_json()["guard"] == "sri"
-    assert client.post("/api/action", json={"pin": "2468", **body}).get_json()["guard"] == "budi"
+    assert (
+        client.post("/api/action", json={"guard": "sri", "pin": "1357", **body}).get_json()["guard"] == "sri"
+    )
+    assert (
+        client.post("/api/action", json={"guard": "budi", "pin": "2468", **body}).get_json()["guard"]
+        == "budi"
+    )
     assert [e["by"] for e in station.journal.events() if e["type"] == "correction"] == ["sri", "budi"]
 
 
@@ -269,15 +276,156 @@ def post_from(client, address, body):
 def test_a_locked_screen_says_for_how_long_and_other_screens_still_work(guarded):
     client, _ = guarded
     wrong = {"pin": "0000", "action": "call_next"}
-    codes = [post_from(client, "10.0.0.11", wrong).get_json()["code"] for _ in range(5)]
+    names = ["budi", "sri", "budi", "sri", "budi"]  # spread over both guards: neither is locked
+    codes = [post_from(client, "10.0.0.11", {**wrong, "guard": name}).get_json()["code"] for name in names]
     assert codes == ["wrong_pin"] * 4 + ["locked"]
-    right = post_from(client, "10.0.0.11", {**wrong, "pin": "2468"})
+    right = post_from(client, "10.0.0.11", {**wrong, "guard": "budi", "pin": "2468"})
     assert (right.status_code, right.get_json()["code"]) == (403, "locked")  # not "wrong PIN"
     assert 55 <= right.get_json()["params"]["seconds"] <= 60
-    again = post_from(client, "10.0.0.11", {**wrong, "pin": "2468", "screen": "a-new-name"})
+    again = post_from(client, "10.0.0.11", {**wrong, "guard": "budi", "pin": "2468", "screen": "a-new-name"})
     assert again.status_code == 403  # a page cannot rename itself out of the lockout
-    other = post_from(client, "10.0.0.12", {**wrong, "pin": "2468"})
+    other = post_from(client, "10.0.0.12", {**wrong, "guard": "budi", "pin": "2468"})
     assert other.status_code == 200  # the lockout is the guessing screen's, not every screen's
+
+
+def five_wrong_for(guard, *, screens):
+    """Five wrong PINs for ``guard``, from ``screens`` (one address each, or one address five times)."""
+    return [(screen, guard, "0000") for screen in screens]
+
+
+FIVE_SCREENS = [f"10.0.1.{index}" for index in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("pins", "before", "attempt", "status", "code", "params"),
+    [
+        # five wrong tries for budi from five screens: budi is locked on a sixth, with his right PIN,
+        # and the answer says for how long (not "wrong PIN")
+        (
+            "budi=2468,sri=1357",
+            five_wrong_for("budi", screens=FIVE_SCREENS),
+            ("10.0.0.9", "budi", "2468"),
+            403,
+            "guard_locked",
+            {"guard": "budi", "seconds": 60},
+        ),
+        # ... while sri still works, on that sixth screen
+        (
+            "budi=2468,sri=1357",
+            five_wrong_for("budi", screens=FIVE_SCREENS),
+            ("10.0.0.9", "sri", "1357"),
+            200,
+            "ans_queue_empty",
+            {},
+        ),
+        # ... and on a screen budi was guessed from (four tries there: not locked itself)
+        (
+            "budi=2468,sri=1357",
+            five_wrong_for("budi", screens=FIVE_SCREENS[:1] * 4 + FIVE_SCREENS[1:2]),
+            (FIVE_SCREENS[0], "sri", "1357"),
+            200,
+            "ans_queue_empty",
+            {},
+        ),
+        # five wrong tries from one screen lock that screen for everyone, as before
+        (
+            "budi=2468,sri=1357",
+            five_wrong_for("budi", screens=FIVE_SCREENS[:1] * 5),
+            (FIVE_SCREENS[0], "sri", "1357"),
+            403,
+            "locked",
+            {"seconds": 60},
+        ),
+        # a PIN is checked against the named guard's PIN only: sri's PIN does not open budi
+        ("budi=2468,sri=1357", [], ("10.0.0.9", "budi", "1357"), 403, "wrong_pin", {}),
+        # a name that is no guard's: a 400 that says so
+        ("budi=2468,sri=1357", [], ("10.0.0.9", "joko", "2468"), 400, "unknown_guard", {"guard": "joko"}),
+        # several guards and no name: asked to pick one
+        ("budi=2468,sri=1357", [], ("10.0.0.9", None, "2468"), 400, "need_guard", {"guard": ""}),
+        # a name that is not text
+        ("budi=2468,sri=1357", [], ("10.0.0.9", 7, "2468"), 400, "unknown_guard", {"guard": "7"}),
+        # one bare PIN: no name needed, the journal's guard is "guard", as before
+        ("2468", [], ("10.0.0.9", None, "2468"), 200, "ans_queue_empty", {}),
+        # ... five wrong tries from five screens lock no screen (no lockout per guard with one guard)
+        (
+            "2468",
+            five_wrong_for(None, screens=FIVE_SCREENS),
+            ("10.0.0.9", None, "2468"),
+            200,
+            "ans_queue_empty",
+            {},
+        ),
+        # ... but five from one screen lock that screen, as before
+        (
+            "2468",
+            five_wrong_for(None, screens=FIVE_SCREENS[:1] * 5),
+            (FIVE_SCREENS[0], None, "2468"),
+            403,
+            "locked",
+            {"seconds": 60},
+        ),
+        # ... and a name that is not the one guard's is refused
+        ("2468", [], ("10.0.0.9", "budi", "2468"), 400, "unknown_guard", {"guard": "budi"}),
+    ],
+)
+def test_wrong_pins_lock_the_guard_and_the_screen(tmp_path, pins, before, attempt, status, code, params):
+    station, broadcaster = new_station(tmp_path)
+    client = create_kiosk(station, broadcaster, pin=pins, clock=lambda: 100.0).test_client()
+    for screen, guard, pin in before:
+        body = {"pin": pin, "action": "call_next"} | ({} if guard is None else {"guard": guard})
+        assert post_from(client, screen, body).status_code == 403
+    screen, guard, pin = attempt
+    body = {"pin": pin, "action": "call_next"} | ({} if guard is None else {"guard": guard})
+    response = post_from(client, screen, body)
+    answer = response.get_json()
+    assert (response.status_code, answer["code"], answer["params"]) == (status, code, params)
+    if status == 400:
+        assert "guard" in answer["error"]  # a sentence that names what to fix
+    if status == 200:
+        assert answer["guard"] == (guard or "guard")
+
+
+def test_an_unknown_guard_is_told_the_guards_names_and_costs_no_try(tmp_path):
+    station, broadcaster = new_station(tmp_path)
+    client = create_kiosk(station, broadcaster, pin="budi=2468,sri=1357").test_client()
+    for _ in range(6):
+        answer = post_from(client, "10.0.0.9", {"guard": "joko", "pin": "0000", "action": "call_next"})
+        assert answer.get_json()["error"] == "unknown guard 'joko': the guards are budi, sri"
+    right = post_from(client, "10.0.0.9", {"guard": "sri", "pin": "1357", "action": "call_next"})
+    assert right.status_code == 200  # not a PIN guess: neither the screen nor a guard is locked
+
+
+@pytest.mark.parametrize(
+    ("pins", "names"),
+    [
+        # two guards: the dialog lists their names (never their PINs)
+        ("budi=2468,sri=1357", ["budi", "sri"]),
+        # one bare PIN: no list, the dialog is as before
+        ("2468", []),
+        # one named guard: nothing to pick either
+        ("budi=2468", []),
+    ],
+)
+def test_the_guard_dialog_lists_the_guards_names(tmp_path, pins, names):
+    station, broadcaster = new_station(tmp_path)
+    html = create_kiosk(station, broadcaster, pin=pins).test_client().get("/").get_data(as_text=True)
+    assert re.findall(r'data-guard="([^"]*)"', html) == names
+    assert ('id="guard-names"' in html) == bool(names)
+    assert "2468" not in html
+    assert "1357" not in html
+
+
+def test_a_guard_lockout_ends_after_a_minute():
+    now = [0.0]
+    guard = PinGuard("budi=2468,sri=1357", clock=lambda: now[0])
+    for index in range(5):
+        assert guard.verdict("0000", f"10.0.0.{index}", "budi").guard is None
+    assert guard.verdict("2468", "10.0.0.9", "budi") == PinVerdict(None, 60, "budi")
+    now[0] = 30.0
+    assert guard.verdict("2468", "10.0.0.9", "budi").locked_s == 30  # says how long is left
+    assert guard.verdict("1357", "10.0.0.9", "sri").guard == "sri"
+    now[0] = 61.0
+    assert guard.verdict("2468", "10.0.0.9", "budi").guard == "budi"
 
 
 def test_guessing_from_many_screens_locks_every_screen():
@@ -314,6 +462,8 @@ def test_pins_are_read_per_guard(text, pins):
         ("budi=12", "4 to 12 digits"),
         # no name before the "="
         ("=2468", "needs a name"),
+        # one guard, two PINs: the name picked on the screen must lead to one PIN
+        ("budi=2468,budi=1357", "budi has two PINs"),
     ],
 )
 def test_bad_pins_are_refused(text, message):
