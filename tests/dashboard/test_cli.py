@@ -98,7 +98,7 @@ def test_set_room_refuses_bad_values(runner, args: list[str], message: str) -> N
         (["create-user", "budi.santoso", "--role", "guard"], "Budi.Santoso\n", "not be the user name"),
         # the name again and again
         (["create-user", "budi", "--role", "guard"], "budibudibudi\n", "not be the user name"),
-        # set-password follows the same rules
+        # a new password for a user that does not exist
         (["set-password", "budi"], "qwertyuiop\n", "no user"),
     ],
 )
