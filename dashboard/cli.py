@@ -103,15 +103,35 @@ def create_user(
     """
     from dashboard import manage
 
-    password = (
-        sys.stdin.readline().rstrip("\r\n")
-        if not sys.stdin.isatty()
-        else click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    )
+    password = _read_password()
     with _session(database_url) as (_, session):
         manage.create_user(session, name, password, Role(role), locale=language, sites=sites)
     at = f" at {', '.join(sorted(set(sites)))}" if sites else ""
     click.echo(f"user {name} created as {role}{at}")
+
+
+def _read_password() -> str:
+    """The first line of standard input, or a hidden prompt (asked twice) at a terminal."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@dashboard_group.command("set-password")
+@click.argument("name")
+@database_option
+@_setup_errors
+def set_password(name: str, database_url: str | None) -> None:
+    """Give user NAME a new password, read from standard input; every session of theirs ends.
+
+    The same rules as create-user: at least 10 characters, not a common password, not the name.
+    """
+    from dashboard import manage
+
+    password = _read_password()
+    with _session(database_url) as (_, session):
+        manage.set_password(session, name, password)
+    click.echo(f"password of user {name} changed; their sessions ended")
 
 
 @dashboard_group.command("user")

@@ -90,6 +90,7 @@ DATA_MESSAGES = (
     _n("purge"),
     _n("revoke-station"),
     _n("rotate-token"),
+    _n("set-password"),
     _n("update-room"),
     _n("update-user"),
     _n("cli"),

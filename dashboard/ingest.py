@@ -1,9 +1,11 @@
-"""Apply a station's batch of events: one transaction, idempotent by event id.
+"""Apply a station's batch of events: one transaction, idempotent by (station, event id).
 
 The batch's ids are claimed first with one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; an id
-seen before changes nothing and counts as a duplicate. Crossings and corrections move the room's count with
-single atomic statements (``occupancy.py``); screenings and the count raise alerts; the room's new
-figures and each alert go to the live outbox in the same transaction. A guard's override (a
+this station sent before changes nothing and counts as a duplicate (a station's ids are unique among
+its own events only: the same id from another station is another event). Crossings and
+corrections move the room's count with single atomic statements (``occupancy.py``); screenings
+and the count raise alerts; the room's new figures and each alert go to the live outbox in the
+same transaction. A guard's override (a
 screening with ``override_by``) and every correction also go to the audit log, as the dashboard's
 own settings changes do.
 
@@ -157,7 +159,7 @@ def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, An
 
 
 def claim(session: Session, sender: Sender, events: list[Event]) -> set[str]:
-    """Record the batch's event ids in one statement; return the ids not seen before."""
+    """Record the batch's event ids in one statement; return the ids this station had not sent before."""
     if not events:
         return set()
     now = utc_now()
@@ -170,7 +172,7 @@ def claim(session: Session, sender: Sender, events: list[Event]) -> set[str]:
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         dialect_insert(INGESTED)
-        .on_conflict_do_nothing(index_elements=["event_id"])
+        .on_conflict_do_nothing(index_elements=["station_id", "event_id"])
         .returning(INGESTED.c.event_id)
     )
     # One row: a plain execute; more: one executemany, sent as multi-row INSERTs ("insertmanyvalues").

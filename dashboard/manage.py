@@ -6,12 +6,12 @@ import secrets
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard import audit, live, occupancy
 from dashboard.api import token_hash
-from dashboard.auth import hash_password
+from dashboard.auth import end_sessions, hash_password
 from dashboard.db import utc_now
 from dashboard.i18n import _n
 from dashboard.ingest import raise_alert
@@ -22,6 +22,53 @@ from station.rooms import ShareError
 from station.rooms import share_ppm as exact_share_ppm
 
 LOCALES = ("id", "en")
+MIN_PASSWORD_CHARS = 10
+#: Passwords that guessing tries first (lists of leaked passwords, Indonesian ones among them), lower-case;
+#: most are refused by their length anyway, and stay here so a longer limit later still refuses them.
+COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "password1",
+        "password12",
+        "password123",
+        "passw0rd",
+        "p@ssw0rd",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "12345678910",
+        "0123456789",
+        "0987654321",
+        "1111111111",
+        "1q2w3e4r5t",
+        "1qaz2wsx3edc",
+        "qwertyuiop",
+        "qwerty1234",
+        "qwerty12345",
+        "asdfghjkl",
+        "asdfghjkl1",
+        "zxcvbnm123",
+        "iloveyou12",
+        "abcdefghij",
+        "abc1234567",
+        "admin12345",
+        "administrator",
+        "welcome123",
+        "letmein123",
+        "bismillah",
+        "bismillah123",
+        "indonesia",
+        "indonesia1",
+        "indonesia123",
+        "jakarta123",
+        "sayangkamu",
+        "rahasia123",
+        "katasandi",
+        "katasandi123",
+        "gerbang123",
+        "gerbang12345",
+    }
+)
 
 
 class SetupError(MessageError):
@@ -250,12 +297,15 @@ def create_user(
     sites: Sequence[str] = (),
     actor: str = "cli",
 ) -> User:
-    """Create a user with a hashed password; raise ``SetupError`` if the name is taken.
+    """Create a user with a hashed password; raise ``SetupError`` if the name is taken (in any case).
+
+    ``ADM`` beside ``adm`` would be two people a log tells apart by capitals alone, so a name that
+    differs from a user's only in case is refused; logging in keeps matching the exact name.
 
     Args:
         session: The database session (committed here).
         username: Letters, digits, ``.``, ``_`` or ``-``.
-        password: At least 8 characters.
+        password: At least ``MIN_PASSWORD_CHARS`` characters, not a common one, not the user name.
         role: Guard, supervisor or admin.
         locale: ``id`` or ``en``.
         sites: Slugs of the sites a guard or supervisor sees (admins see every site).
@@ -265,12 +315,18 @@ def create_user(
         raise SetupError(
             _n("user name must be letters, digits, '.', '_' or '-', got %(name)s"), name=repr(username[:64])
         )
-    if len(password) < 8:
-        raise SetupError(_n("the password must have at least 8 characters"))
     if locale not in LOCALES:
         raise SetupError(_n("language must be one of %(choices)s"), choices=", ".join(LOCALES))
-    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
-        raise SetupError(_n("user %(name)s exists already"), name=repr(username))
+    taken = find_user_any_case(session, username)
+    if taken is not None:
+        if taken.username == username:
+            raise SetupError(_n("user %(name)s exists already"), name=repr(username))
+        raise SetupError(
+            _n("user %(name)s exists already (as %(taken)s: names differ by more than capitals)"),
+            name=repr(username),
+            taken=repr(taken.username),
+        )
+    check_password(password, username)
     found_sites = _sites(session, sites)
     user = User(username=username, password_hash=hash_password(password), role=str(role), locale=locale)
     user.sites = found_sites
@@ -302,5 +358,50 @@ def set_user_sites(session: Session, username: str, slugs: Sequence[str], *, act
         raise SetupError(f"no user {username[:64]!r}")
     user.sites = _sites(session, slugs)
     audit.record(session, actor, "user-sites", f"{username}: {', '.join(s.slug for s in user.sites) or '-'}")
+    session.commit()
+    return user
+
+
+def check_password(password: str, username: str) -> str:
+    """Return ``password`` if it is strong enough for ``username``, else raise ``SetupError``.
+
+    Refused: fewer than ``MIN_PASSWORD_CHARS`` characters, one of ``COMMON_PASSWORDS`` (in any
+    case), or the user name itself (in any case, also when the password only repeats it).
+    """
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise SetupError(_n("the password must have at least %(n)s characters"), n=MIN_PASSWORD_CHARS)
+    folded = password.casefold()
+    if folded in COMMON_PASSWORDS:
+        raise SetupError(_n("the password is one of the most common ones; choose another"))
+    name = username.casefold()
+    if name and folded.replace(name, "") == "":
+        raise SetupError(_n("the password must not be the user name"))
+    return password
+
+
+def find_user_any_case(session: Session, username: str) -> User | None:
+    """The user named ``username`` exactly, else one whose name differs only in case, else None."""
+    found = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if found is not None:
+        return found
+    lowered = username.lower()
+    return session.execute(
+        select(User).where(func.lower(User.username) == lowered).order_by(User.id).limit(1)
+    ).scalar_one_or_none()
+
+
+def set_password(session: Session, username: str, password: str, *, actor: str = "cli") -> User:
+    """Give user ``username`` (exact name) a new password and end every session they have.
+
+    Raises:
+        SetupError: No such user, or the password is too weak (``check_password``).
+    """
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise SetupError(_n("no user %(name)s"), name=repr(username[:64]))
+    check_password(password, user.username)
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    audit.record(session, actor, "set-password", user.username)
     session.commit()
     return user

@@ -1,9 +1,9 @@
 """The dashboard's tables, in SQLAlchemy 2.0 style.
 
 Rooms keep their live ``occupancy`` as a column changed only by single atomic SQL statements
-(see ``occupancy.py``); every event a station sends is recorded once (``ingested_events`` holds its
-id under a unique key) and also kept in its own table. ``live_events`` is the outbox the live stream
-polls, so any process can serve any browser.
+(see ``occupancy.py``); every event a station sends is recorded once (``ingested_events`` holds
+its station and id under a unique key) and also kept in its own table. ``live_events`` is the
+outbox the live stream polls, so any process can serve any browser.
 """
 
 from __future__ import annotations
@@ -197,12 +197,16 @@ class User(Base):
 
 
 class IngestedEvent(Base):
-    """Every event id ever accepted: the unique key that makes ingest idempotent."""
+    """Every event ever accepted, keyed on (station, event id): the key that makes ingest idempotent.
+
+    A station makes its ids unique among its own events only, so the same id from two stations is two
+    events.
+    """
 
     __tablename__ = "ingested_events"
 
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     type: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
@@ -212,10 +216,13 @@ class Crossing(Base):
     """A person crossed a door; ``counted`` is false for an exit that found the room at zero."""
 
     __tablename__ = "crossings"
-    __table_args__ = (Index("ix_crossings_room_at", "room_id", "at"),)
+    __table_args__ = (
+        Index("ix_crossings_room_at", "room_id", "at"),
+        UniqueConstraint("station_id", "event_id", name="uq_crossings_station_event"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[str] = mapped_column(String(36))
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     door_id: Mapped[int] = mapped_column(ForeignKey("doors.id"))
@@ -231,10 +238,13 @@ class Screening(Base):
     """A visitor's screening: temperatures, mask, decision and policy. No image is ever stored."""
 
     __tablename__ = "screenings"
-    __table_args__ = (Index("ix_screenings_at", "at"),)
+    __table_args__ = (
+        Index("ix_screenings_at", "at"),
+        UniqueConstraint("station_id", "event_id", name="uq_screenings_station_event"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[str] = mapped_column(String(36))
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -257,10 +267,13 @@ class Correction(Base):
     """A guard's correction of a room's count, kept beside the counted figures."""
 
     __tablename__ = "corrections"
-    __table_args__ = (Index("ix_corrections_room_at", "room_id", "at"),)
+    __table_args__ = (
+        Index("ix_corrections_room_at", "room_id", "at"),
+        UniqueConstraint("station_id", "event_id", name="uq_corrections_station_event"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[str] = mapped_column(String(36))
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
     #: The station it was made at; None for a supervisor's correction on the dashboard.
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
@@ -278,9 +291,10 @@ class StationStatus(Base):
     """A station's report on one of its parts (device health)."""
 
     __tablename__ = "station_statuses"
+    __table_args__ = (UniqueConstraint("station_id", "event_id", name="uq_station_statuses_station_event"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[str] = mapped_column(String(36))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     device: Mapped[str] = mapped_column(String(64))

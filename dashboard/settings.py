@@ -219,7 +219,13 @@ def revoke_station(station: str) -> ResponseReturnValue:
 def users() -> ResponseReturnValue:
     """Users and their roles."""
     rows = get_session().execute(select(User).order_by(User.username)).scalars().all()
-    return render_template("users.html", users=rows, roles=[r.value for r in Role], locales=LOCALES)
+    return render_template(
+        "users.html",
+        users=rows,
+        roles=[r.value for r in Role],
+        locales=LOCALES,
+        min_chars=manage.MIN_PASSWORD_CHARS,
+    )
 
 
 @bp.post("/users")
@@ -243,7 +249,12 @@ def add_user() -> ResponseReturnValue:
         db.rollback()
         rows = db.execute(select(User).order_by(User.username)).scalars().all()
         page = render_template(
-            "users.html", users=rows, roles=[r.value for r in Role], locales=LOCALES, error=translated(err)
+            "users.html",
+            users=rows,
+            roles=[r.value for r in Role],
+            locales=LOCALES,
+            min_chars=manage.MIN_PASSWORD_CHARS,
+            error=translated(err),
         )
         return page, 400
     flash(_("User %(name)s created.", name=user.username), "ok")

@@ -61,6 +61,40 @@ def test_the_same_id_twice_in_one_batch_counts_once(client: FlaskClient, lobby: 
 
 
 @pytest.mark.parametrize(
+    "kind",
+    [
+        # a door crossing: the count moves once per station
+        "crossing",
+        # a screening: a row each
+        "screening",
+        # a guard's correction: the count moves once per station
+        "correction",
+        # a device's report
+        "status",
+    ],
+)
+def test_event_ids_are_unique_per_station_not_across_stations(
+    app: Flask, client: FlaskClient, lobby: str, make_station: Callable[[str, str], str], kind: str
+) -> None:
+    other = make_station("gate-2", "lobby")
+    same_id = "0b6f3a52-5a55-4c3e-9a55-1d9ad1e0c0de"
+    built = {
+        "crossing": lambda: crossing("in", event_id=same_id),
+        "screening": lambda: screening(event_id=same_id),
+        "correction": lambda: correction(event_id=same_id, delta=1),
+        "status": lambda: event("status", event_id=same_id, device="camera", state="ok", detail=""),
+    }[kind]
+    assert post(client, lobby, built()) == (200, {"accepted": 1, "duplicates": 0})
+    # another station reusing the id is another event
+    assert post(client, other, built()) == (200, {"accepted": 1, "duplicates": 0})
+    # a station resending its own id is the same event
+    assert post(client, lobby, built()) == (200, {"accepted": 0, "duplicates": 1})
+    assert post(client, other, built()) == (200, {"accepted": 0, "duplicates": 1})
+    if kind in {"crossing", "correction"}:
+        assert occupancy(client, lobby)["occupancy"] == 2
+
+
+@pytest.mark.parametrize(
     ("bad_event", "field"),
     [
         # a direction that is neither in nor out

@@ -87,7 +87,19 @@ def test_set_room_refuses_bad_values(runner, args: list[str], message: str) -> N
         # a station in a room that does not exist
         (["add-station", "gate-9", "--room", "nowhere"], None, "no room"),
         # a short password
-        (["create-user", "budi", "--role", "guard"], "short\n", "8 characters"),
+        (["create-user", "budi", "--role", "guard"], "short\n", "10 characters"),
+        # nine characters are still too few
+        (["create-user", "budi", "--role", "guard"], "123456789\n", "10 characters"),
+        # long enough, but the first a guesser tries
+        (["create-user", "budi", "--role", "guard"], "qwertyuiop\n", "most common"),
+        # a common one in capitals is as common
+        (["create-user", "budi", "--role", "guard"], "Password123\n", "most common"),
+        # the user's own name
+        (["create-user", "budi.santoso", "--role", "guard"], "Budi.Santoso\n", "not be the user name"),
+        # the name again and again
+        (["create-user", "budi", "--role", "guard"], "budibudibudi\n", "not be the user name"),
+        # a new password for a user that does not exist
+        (["set-password", "budi"], "qwertyuiop\n", "no user"),
     ],
 )
 def test_bad_set_up_requests_fail_with_a_message(
@@ -105,6 +117,49 @@ def test_duplicates_are_refused(runner) -> None:
     assert "exists already" in runner.invoke(["add-station", "gate-1", "--room", "aula"]).output
     assert runner.invoke(["create-user", "budi", "--role", "guard"], stdin="panjang-sekali\n").exit_code == 0
     assert "exists already" in runner.invoke(["create-user", "budi", "--role", "guard"], stdin="x" * 9).output
+    # a name that differs only in capitals is taken too
+    result = runner.invoke(["create-user", "BUDI", "--role", "admin"], stdin="panjang-sekali\n")
+    assert result.exit_code == 1
+    assert "exists already (as 'budi'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        # too short
+        ("pendek\n", "10 characters"),
+        # a common one
+        ("1234567890\n", "most common"),
+        # the name
+        ("siti-rahayu\n", "not be the user name"),
+    ],
+)
+def test_set_password_refuses_a_weak_one(runner, client: FlaskClient, password: str, message: str) -> None:
+    runner.invoke(["create-user", "siti-rahayu", "--role", "guard"], stdin="panjang-sekali\n")
+    result = runner.invoke(["set-password", "siti-rahayu"], stdin=password)
+    assert result.exit_code == 1
+    assert message in result.output
+    # the old password still works
+    response = client.post("/login", data={"username": "siti-rahayu", "password": "panjang-sekali"})
+    assert response.status_code == 302
+
+
+def test_set_password_changes_it_and_ends_every_session(runner, app: Flask, client: FlaskClient) -> None:
+    runner.invoke(["create-user", "siti", "--role", "supervisor"], stdin="panjang-sekali\n")
+    assert client.post("/login", data={"username": "siti", "password": "panjang-sekali"}).status_code == 302
+    assert client.get("/screenings").status_code == 200
+    result = runner.invoke(["set-password", "siti"], stdin="lebih-panjang-lagi\n")
+    assert result.exit_code == 0, result.output
+    assert result.output == "password of user siti changed; their sessions ended\n"
+    assert client.get("/screenings").status_code == 302  # the session from before has ended
+    other = app.test_client()
+    assert other.post("/login", data={"username": "siti", "password": "panjang-sekali"}).status_code == 401
+    assert (
+        other.post("/login", data={"username": "siti", "password": "lebih-panjang-lagi"}).status_code == 302
+    )
+    with new_session(app) as session:
+        actions = session.execute(select(AuditEntry.action)).scalars().all()
+    assert "set-password" in actions
 
 
 def _screening(session, days_old: float, room: Room, station: Station) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import LargeBinary, inspect, text
+from sqlalchemy import LargeBinary, func, inspect, select, text
 
 from dashboard.db import Base, make_engine
 from dashboard.migrate import downgrade, upgrade
@@ -59,3 +59,37 @@ def test_postgresql_ids_of_growing_tables_are_64_bit(fresh_databases) -> None:
         newest = conn.execute(text("SELECT max(id) FROM live_events")).scalar_one()
     engine.dispose()
     assert newest == 3_000_000_001
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_events_ingested_before_0009_stay_and_stay_idempotent(fresh_databases, kind: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from dashboard import manage
+    from dashboard.api import token_hash
+    from dashboard.ingest import Rules, ingest, sender_for_token
+    from dashboard.models import Crossing, IngestedEvent
+    from station.events import CrossingEvent, Direction
+
+    url = fresh_databases.make(kind)
+    upgrade(url)
+    engine = make_engine(url)
+    entered = CrossingEvent(direction=Direction.IN)
+    with Session(engine) as session:
+        manage.add_room(session, "kantor", "aula", 10)
+        first = manage.add_station(session, "gate-1", "aula")[1]
+        second = manage.add_station(session, "gate-2", "aula")[1]
+        ingest(session, sender_for_token(session, token_hash(first)), [entered], Rules())
+    downgrade(url, "0008")  # keyed on the id alone, as before
+    upgrade(url)
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(IngestedEvent)).scalar_one() == 1
+        assert session.execute(select(func.count()).select_from(Crossing)).scalar_one() == 1
+        # the station's own id is still known; another station's use of it is another event
+        assert ingest(session, sender_for_token(session, token_hash(first)), [entered], Rules()).accepted == 0
+        assert (
+            ingest(session, sender_for_token(session, token_hash(second)), [entered], Rules()).accepted == 1
+        )
+    primary_key = inspect(engine).get_pk_constraint("ingested_events")["constrained_columns"]
+    engine.dispose()
+    assert primary_key == ["station_id", "event_id"]
