@@ -162,14 +162,33 @@ def main() -> None:
             beams.write(encode_state(False, False, uptime_ms))  # the counter boots with both beams clear
             for visitor in range(args.visitors):
                 face.present = True
-                time.sleep(0.1)  # the camera sees the visitor step into position
-                for _ in range(6):  # two discarded samples and four of the plateau
-                    thermometer.write(encode(34.4, 25.0))
+                # the camera sees the visitor step into position: measuring starts (with real vision it
+                # takes a frame or two through the face and mask models)
+                _, seen = stream.wait(lambda m: m.get("state") == "measuring", seen)
+                # The thermometer streams readings while the kiosk says "measuring" (two discarded, four
+                # of the plateau; a face that leaves the guide for a frame starts the measurement again), as
+                # a real one does; the clock starts at the reading that made the plateau stable: the last
+                # one sent before the kiosk left "measuring" for good.
+                writes: list[float] = []
+                deadline = time.perf_counter() + 15
+                decided = None
+                while decided is None:
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError(f"visitor {visitor}: no decision")
+                    if stream.messages[-1][1].get("state") == "measuring":
+                        thermometer.write(encode(34.4, 25.0))
+                        writes.append(time.perf_counter())
                     time.sleep(0.07)
-                time.sleep(0.3)  # taken, and the camera has voted
-                start = time.perf_counter()
-                thermometer.write(encode(34.4, 25.0))  # the reading that makes the plateau stable
-                at, seen = stream.wait(lambda m: m["decision"] is not None, seen)
+                    decided = next(
+                        (i for i in range(seen, len(stream.messages)) if stream.messages[i][1]["decision"]),
+                        None,
+                    )
+                last = max(
+                    i for i in range(seen - 1, decided) if stream.messages[i][1].get("state") == "measuring"
+                )
+                left = stream.messages[last + 1][0]
+                start = max((t for t in writes if t <= left), default=writes[0])
+                at, seen = stream.messages[decided][0], decided + 1
                 decisions.append(at - start)
                 shown = stream.messages[seen - 1][1]
                 verdicts.append(f"{shown['decision']} ({shown['mask']})")
