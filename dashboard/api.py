@@ -22,7 +22,7 @@ from dashboard.ingest import Rules, Sender, ingest, sender_for_token
 from dashboard.models import Room
 from dashboard.openapi import document
 from dashboard.validate import SLUG
-from station.events import API_VERSION, EventError, parse_batch, utc_now
+from station.events import API_VERSION, EventError, QueueEvent, parse_batch, utc_now
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix=f"/api/{API_VERSION}")
@@ -86,11 +86,20 @@ def post_events() -> ResponseReturnValue:
     log.info(
         "station %s: %s accepted, %s duplicates", station.station_name, result.accepted, result.duplicates
     )
+    if result.accepted and any(isinstance(e, QueueEvent) for e in events):
+        _publish_queue_change(station)
     response = jsonify(accepted=result.accepted, duplicates=result.duplicates)
     if result.accepted:  # the pages hear of it once the station has its answer, not before
         notifier = current_app.extensions["gerbang_notifier"]
         response.call_on_close(lambda: live.committed(notifier))
     return response
+
+
+def _publish_queue_change(station: Sender) -> None:
+    """Tell the open queue pages that a room's queue changed (they fetch it again)."""
+    session = get_session()
+    live.publish(session, "queue", {"room": station.room_slug, "station": station.station_name})
+    session.commit()
 
 
 @bp.get("/rooms/<room>/occupancy")
