@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.validate import max_length
+from dashboard.validate import SLUG, max_length
 from station.events import EVENT_CLASSES, MAX_TEXT, Event, EventType
 
 _ERROR = {
@@ -110,7 +110,7 @@ _ROOM_PARAMETER = {
     "name": "room",
     "in": "query",
     "description": "one room's slug",
-    "schema": {"type": "string", "maxLength": 64},
+    "schema": {"type": "string", "maxLength": 64, "pattern": f"^(?:{SLUG.pattern})$"},
 }
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}

@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import BigInteger, ColumnElement, Select, select, true
 from sqlalchemy.orm import joinedload
 
 from dashboard import alerts as alerts_view
@@ -46,6 +46,7 @@ V = f"/{API_VERSION}"
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 MAX_ID = 2**63 - 1
+INT32_MAX = 2**31 - 1
 TOKEN_SALT = "gerbang-user-api-token"
 ALERT_STATES = ("open", "acknowledged", "all")
 
@@ -131,6 +132,10 @@ class Page:
 
     def rows(self, statement: Select[Any], id_column: Any) -> list[Any]:
         """Run ``statement`` for this page: ids above ``after``, in id order, one more to see if more."""
+        # a 32-bit id column holds nothing above its largest value (and PostgreSQL refuses the comparison)
+        largest = MAX_ID if isinstance(id_column.type, BigInteger) else INT32_MAX
+        if self.after >= largest:
+            return []
         return list(
             get_session()
             .execute(statement.where(id_column > self.after).order_by(id_column).limit(self.limit + 1))

@@ -139,6 +139,23 @@ def test_pages_follow_the_cursor_to_the_end(
     assert pages == 3
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/rooms?after=5053162699122929664",  # past a 32-bit id column: an empty page, not a 500
+        "/api/v1/crossings?after=9223372036854775807",  # the largest 64-bit id
+        "/api/v1/stations?after=9223372036854775807",  # the stations (filtered in Python)
+    ],
+)
+def test_a_cursor_past_every_id_is_an_empty_last_page(
+    client: FlaskClient, login: Callable, path: str
+) -> None:
+    login(Role.SUPERVISOR)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.get_json() == {"items": [], "next_after": None}
+
+
 # (query, the parameter named in the 400)
 BAD_QUERIES = [
     ("/api/v1/crossings?limit=0", "limit"),  # below 1
