@@ -28,7 +28,7 @@
     var target = url;
     if (lastId !== null) { target = url.replace(/([?&]after=)[^&]*/, "$1" + encodeURIComponent(lastId)); }
     var source = new EventSource(target);
-    ["occupancy", "alert", "queue"].forEach(function (kind) {
+    ["occupancy", "alert", "queue", "station"].forEach(function (kind) {
       source.addEventListener(kind, function (message) { dispatch(kind, message); });
     });
     source.addEventListener("open", function () {

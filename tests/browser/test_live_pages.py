@@ -35,6 +35,13 @@ LIVE_PAGES = [
         '#queue-table tr[data-room="lobby"] .waiting',
         "41",
     ),
+    # the stations' health shows the camera failing
+    (
+        "/alerts",
+        [event("status", device="camera", state="error", detail="lens covered")],
+        "#health-table",
+        "lens covered",
+    ),
     # the room's crossings table gains the entry
     ("/rooms/lobby", [event("crossing", direction="in")], "#room-crossings", "in"),
 ]
@@ -89,7 +96,14 @@ def test_one_connection_serves_the_page_and_the_notice(dashboard_page, dashboard
     page, site = dashboard_page, dashboard_site
     streams: list[str] = []
     log_in(page, "siti")
-    page.on("request", lambda request: "/live/stream" in request.url and streams.append(request.url))
+    page.on(
+        "request",
+        lambda request: (
+            "/live/stream" in request.url
+            and request.headers.get("referer", "").endswith("/alerts")  # not the overview's, closing
+            and streams.append(request.url)
+        ),
+    )
     page.goto("/alerts")
     post_events(site, event("screening", decision="deny", reason="fever", body_c=38.7))
     expect(page.locator("#notice")).to_be_visible()

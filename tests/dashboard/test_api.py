@@ -348,9 +348,17 @@ def test_queue_tickets_follow_their_events(app: Flask, client: FlaskClient, lobb
         ([event("queue", ticket=1, action="issued"), event("queue", ticket=2, action="issued")], ["queue"]),
         # a crossing tells the room's figures, not the queue
         ([crossing("in")], ["occupancy"]),
+        # a device's state tells the stations' health, once per batch
+        (
+            [
+                event("status", device="camera", state="online"),
+                event("status", device="beams", state="online"),
+            ],
+            ["station"],
+        ),
     ],
 )
-def test_queue_changes_reach_the_live_stream(
+def test_queue_and_device_changes_reach_the_live_stream(
     app: Flask, client: FlaskClient, lobby: str, events: list[dict], expected: list[str]
 ) -> None:
     assert post(client, lobby, *events)[0] == 200
