@@ -100,7 +100,8 @@
     document.querySelectorAll("[data-live-region]").forEach(function (region) {
       if (follows(region, kind, data)) { pending[region.id] = true; any = true; }
     });
-    if (any && refreshTimer === null) { refreshTimer = window.setTimeout(refresh, 250); }
+    // a little random delay: a thousand open pages do not all ask at the same instant
+    if (any && refreshTimer === null) { refreshTimer = window.setTimeout(refresh, 250 + Math.floor(Math.random() * 750)); }
   }
 
   function refreshAll() {
