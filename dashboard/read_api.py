@@ -324,6 +324,14 @@ def queue() -> ResponseReturnValue:
     return page.answer(found, shape)
 
 
+@dataclass(frozen=True, slots=True)
+class _StationRow:
+    """A station's health with the id its page's cursor goes by."""
+
+    id: int
+    health: alerts_view.StationHealth
+
+
 @bp.get(f"{V}/stations")
 @require_role(Role.SUPERVISOR)
 def stations() -> ResponseReturnValue:
@@ -332,12 +340,7 @@ def stations() -> ResponseReturnValue:
     health = alerts_view.health(get_session(), current_app.config["STATION_SILENT_S"], utc_now())
     ordered = sorted((h for h in health if h.station.id > page.after), key=lambda h: h.station.id)
 
-    @dataclass
-    class Row:
-        id: int
-        health: alerts_view.StationHealth
-
-    def shape(row: Row) -> dict[str, Any]:
+    def shape(row: _StationRow) -> dict[str, Any]:
         station: Station = row.health.station
         return {
             "id": station.id,
@@ -352,7 +355,7 @@ def stations() -> ResponseReturnValue:
             ],
         }
 
-    return page.answer([Row(h.station.id, h) for h in ordered[: page.limit + 1]], shape)
+    return page.answer([_StationRow(h.station.id, h) for h in ordered[: page.limit + 1]], shape)
 
 
 @bp.get("/docs")
