@@ -116,7 +116,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from dashboard import account, api, auth, db, i18n, live, metrics, reports, settings, ui
+    from dashboard import account, api, auth, db, i18n, live, metrics, read_api, reports, settings, ui
 
     db.init_app(app)
     auth.init_app(app)
@@ -125,7 +125,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     app.extensions["gerbang_notifier"] = live.make_notifier(app.config)
     csrf.exempt(api.bp)
-    for blueprint in (api.bp, auth.bp, account.bp, ui.bp, live.bp, reports.bp, settings.bp):
+    for blueprint in (api.bp, read_api.bp, auth.bp, account.bp, ui.bp, live.bp, reports.bp, settings.bp):
         app.register_blueprint(blueprint)
     from dashboard import alerts as alert_kinds
     from dashboard import timeutil, words

@@ -257,6 +257,29 @@ def rotate_token(name: str, database_url: str | None) -> None:
     click.echo(token)
 
 
+@dashboard_group.command("api-token")
+@click.argument("name")
+@database_option
+@_setup_errors
+def api_token(name: str, database_url: str | None) -> None:
+    """Print an API token for user NAME: it reads /api/v1/ as NAME does (Authorization: Bearer TOKEN).
+
+    It stops working when NAME's password changes, their sessions are ended or they are disabled.
+    """
+    from sqlalchemy import select
+
+    from dashboard import read_api
+    from dashboard.models import User
+
+    with _session(database_url) as (app, session):
+        user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+        if user is None or not user.active:
+            raise click.ClickException(f"no active user {name!r}")
+        with app.app_context():
+            token = read_api.make_token(user)
+    click.echo(token)
+
+
 @dashboard_group.command("revoke-station")
 @click.argument("name")
 @database_option

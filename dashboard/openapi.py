@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.validate import max_length
+from dashboard.validate import SLUG, max_length
 from station.events import EVENT_CLASSES, MAX_TEXT, Event, EventType
 
 _ERROR = {
@@ -92,6 +92,156 @@ _EVENTS = {
 }
 
 
+_PAGE_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "description": "items per page (default 100)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+    },
+    {
+        "name": "after",
+        "in": "query",
+        "description": "the next_after of the page before",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    },
+]
+_ROOM_PARAMETER = {
+    "name": "room",
+    "in": "query",
+    "description": "one room's slug",
+    "schema": {"type": "string", "maxLength": 64, "pattern": f"^(?:{SLUG.pattern})$"},
+}
+_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_READ_ITEMS: dict[str, dict[str, Any]] = {
+    "Room": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "site": {"type": "string"},
+        "room": {"type": "string"},
+        "occupancy": {"type": "integer", "minimum": 0},
+        "limit": {"type": "integer"},
+        "capacity": {"type": "integer"},
+        "state": {"enum": ["open", "near", "full"]},
+    },
+    "Crossing": {
+        "id": {"type": "integer"},
+        "at": _TIME,
+        "room": {"type": "string"},
+        "door": {"type": "string"},
+        "direction": {"enum": ["in", "out"]},
+        "counted": {"type": "boolean"},
+        "occupancy_after": {"type": "integer"},
+    },
+    "Screening": {
+        "id": {"type": "integer"},
+        "at": _TIME,
+        "room": {"type": "string"},
+        "station": {"type": "string"},
+        "decision": {"enum": ["allow", "deny", "retest"]},
+        "reason": {"type": "string"},
+        "mask": {"type": ["string", "null"]},
+        "retest": {"type": "boolean"},
+        "ticket": {"type": ["integer", "null"]},
+        "body_c": {"type": ["number", "null"], "description": "supervisors and admins only"},
+        "raw_c": {"type": ["number", "null"], "description": "supervisors and admins only"},
+    },
+    "Alert": {
+        "id": {"type": "integer"},
+        "at": _TIME,
+        "kind": {"type": "string"},
+        "severity": {"enum": ["high", "medium", "low"]},
+        "room": {"type": ["string", "null"]},
+        "station": {"type": ["string", "null"]},
+        "detail": {"type": "string"},
+        "acknowledged_at": _NULLABLE_TIME,
+        "acknowledged_by": {"type": ["string", "null"]},
+    },
+    "RoomQueue": {
+        "id": {"type": "integer"},
+        "room": {"type": "string"},
+        "tickets": {
+            "type": "object",
+            "description": "today's ticket numbers by state",
+            "additionalProperties": {"type": "array", "items": {"type": "integer"}},
+        },
+    },
+    "StationHealth": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "room": {"type": "string"},
+        "last_seen_at": _NULLABLE_TIME,
+        "heard": {"type": "boolean"},
+        "ok": {"type": "boolean"},
+        "devices": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "device": {"type": "string"},
+                    "state": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "at": _TIME,
+                },
+            },
+        },
+    },
+}
+# (path, item schema, summary, extra parameters)
+_READS: list[tuple[str, str, str, list[dict[str, Any]]]] = [
+    ("/rooms", "Room", "The rooms of your sites with live occupancy against the limit", []),
+    ("/crossings", "Crossing", "Door crossings of your rooms, oldest first", [_ROOM_PARAMETER]),
+    (
+        "/screenings",
+        "Screening",
+        "Screening decisions of your rooms; temperatures for supervisors and admins",
+        [_ROOM_PARAMETER],
+    ),
+    (
+        "/alerts",
+        "Alert",
+        "Alerts of your rooms and stations (supervisors and admins)",
+        [
+            _ROOM_PARAMETER,
+            {"name": "state", "in": "query", "schema": {"enum": ["open", "acknowledged", "all"]}},
+        ],
+    ),
+    ("/queue", "RoomQueue", "Each room's queue today, tickets by state", []),
+    ("/stations", "StationHealth", "Stations' health: heard lately, each device's state (supervisors)", []),
+]
+
+
+def _page_schema(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next_after"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "next_after": {"type": ["integer", "null"], "description": "the cursor of the next page"},
+        },
+    }
+
+
+def _read_paths(error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        path: {
+            "get": {
+                "summary": summary,
+                "security": [{"session": []}, {"user": []}],
+                "parameters": [*_PAGE_PARAMETERS, *extra],
+                "responses": {
+                    "200": {"description": "a page", **_json(_page_schema(item))},
+                    "400": error,
+                    "401": error,
+                    "403": error,
+                },
+            }
+        }
+        for path, item, summary, extra in _READS
+    }
+
+
 def _json(schema: dict[str, Any] | str) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
     return {"content": {"application/json": {"schema": ref}}}
@@ -108,10 +258,16 @@ def document() -> dict[str, Any]:
             "securitySchemes": {
                 "station": {"type": "http", "scheme": "bearer", "description": "a station's token"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "user": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a user's API token (gerbang dashboard api-token NAME), for reading",
+                },
             },
             "schemas": {
                 "Error": _ERROR,
                 **_EVENTS,
+                **{name: {"type": "object", "properties": props} for name, props in _READ_ITEMS.items()},
                 "Batch": {
                     "type": "object",
                     "required": ["events"],
@@ -181,5 +337,6 @@ def document() -> dict[str, Any]:
             "/health": {
                 "get": {"summary": "Liveness and database check", "responses": {"200": {"description": "ok"}}}
             },
+            **_read_paths(error),
         },
     }

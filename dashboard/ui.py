@@ -376,7 +376,9 @@ def queue() -> ResponseReturnValue:
             oldest[ticket.room_id] = ticket.issued_at
     now = utc_now()
     waits = {room_id: int((now - at).total_seconds() // 60) for room_id, at in oldest.items()}
-    return render_template("queue.html", rooms=rooms, by_room=by_room, waits=waits)
+    return render_template(
+        "queue.html", rooms=rooms, by_room=by_room, waits=waits, live_after=live.last_id(db)
+    )
 
 
 @bp.get("/corrections")

@@ -1,11 +1,25 @@
-// Live updates: listens to the dashboard's Server-Sent Events and updates room cards and alerts.
-// Loaded from a file (the Content-Security-Policy forbids inline scripts). Text goes in with
-// textContent only, never as HTML.
+// Live updates: the page's one connection to the dashboard's Server-Sent Events.
+// Every message is dispatched as a DOM event, "gerbang:live" on document with detail {kind, data, id},
+// so other scripts (notice.js) share this connection instead of opening their own. It updates the
+// room cards and the overview's alert list itself; a page region marked data-live-region (with
+// data-live-kinds, and data-live-room to follow one room only) is fetched again from the server and
+// swapped in when a message of its kinds arrives. The #live-lost banner shows while the stream is
+// down and clears when it is back. Loaded from a file (the Content-Security-Policy forbids inline
+// scripts). Message text goes in with textContent only, never as HTML.
 (function () {
   "use strict";
   var url = document.body.getAttribute("data-live-url");
   if (!url || !window.EventSource) { return; }
   var lastId = null;
+  var lostTimer = null;
+  var LOST_AFTER_MS = 1500;  // a stream that ends on schedule reconnects within this: no banner
+
+  function setLost(lost) {
+    var banner = document.getElementById("live-lost");
+    document.body.setAttribute("data-live-state", lost ? "lost" : "live");
+    if (banner) { banner.hidden = !lost; }
+    document.dispatchEvent(new CustomEvent("gerbang:connection", { detail: { lost: lost } }));
+  }
 
   // EventSource reconnects by itself after a dropped stream, but gives up on an answer that is not
   // a stream (503 when the server has its fill of live pages, with Retry-After: 5): then open a new
@@ -14,22 +28,39 @@
     var target = url;
     if (lastId !== null) { target = url.replace(/([?&]after=)[^&]*/, "$1" + encodeURIComponent(lastId)); }
     var source = new EventSource(target);
-    source.addEventListener("occupancy", onOccupancy);
-    source.addEventListener("alert", onAlert);
+    ["occupancy", "alert", "queue", "station"].forEach(function (kind) {
+      source.addEventListener(kind, function (message) { dispatch(kind, message); });
+    });
+    source.addEventListener("open", function () {
+      if (lostTimer !== null) { window.clearTimeout(lostTimer); lostTimer = null; }
+      if (document.body.getAttribute("data-live-state") === "lost") { refreshAll(); }
+      setLost(false);
+    });
     source.addEventListener("error", function () {
+      if (lostTimer === null && document.body.getAttribute("data-live-state") !== "lost") {
+        lostTimer = window.setTimeout(function () { lostTimer = null; setLost(true); }, LOST_AFTER_MS);
+      }
       if (source.readyState === EventSource.CLOSED) {
         window.setTimeout(connect, 5000 + Math.floor(Math.random() * 5000));
       }
     });
   }
 
-  function remember(message) {
+  function dispatch(kind, message) {
     if (message.lastEventId) { lastId = message.lastEventId; }
+    var data;
+    try { data = JSON.parse(message.data); } catch (err) { return; }
+    document.dispatchEvent(new CustomEvent("gerbang:live", { detail: { kind: kind, data: data, id: lastId } }));
   }
 
-  function onOccupancy(message) {
-    remember(message);
-    var data = JSON.parse(message.data);
+  document.addEventListener("gerbang:live", function (event) {
+    var detail = event.detail;
+    if (detail.kind === "occupancy") { onOccupancy(detail.data); }
+    if (detail.kind === "alert") { onAlert(detail.data); }
+    scheduleRefresh(detail.kind, detail.data);
+  });
+
+  function onOccupancy(data) {
     document.querySelectorAll(".card[data-room]").forEach(function (card) {
       if (card.getAttribute("data-room") !== data.room) { return; }
       card.querySelector(".count").textContent = String(data.occupancy);
@@ -41,16 +72,68 @@
     });
   }
 
-  function onAlert(message) {
-    remember(message);
-    var data = JSON.parse(message.data);
+  function onAlert(data) {
     var list = document.getElementById("live-alerts");
     if (!list) { return; }
+    var none = list.querySelector("li.none");
+    if (none) { none.remove(); }
     var item = document.createElement("li");
     item.className = "alert kind-" + String(data.kind).replace(/[^a-z_]/g, "");
     var kind = list.getAttribute("data-" + String(data.kind)) || String(data.kind);
     item.textContent = [kind, data.room || "", data.station || "", data.detail || ""].join(" · ");
     list.insertBefore(item, list.firstChild);
+  }
+
+  // Regions fetched again: several messages in a burst cost one request.
+  var refreshTimer = null;
+  var pending = {};
+
+  function follows(region, kind, data) {
+    var kinds = (region.getAttribute("data-live-kinds") || "").split(" ");
+    if (kinds.indexOf(kind) < 0) { return false; }
+    var room = region.getAttribute("data-live-room");
+    return !room || !data.room || data.room === room;
+  }
+
+  function scheduleRefresh(kind, data) {
+    var any = false;
+    document.querySelectorAll("[data-live-region]").forEach(function (region) {
+      if (follows(region, kind, data)) { pending[region.id] = true; any = true; }
+    });
+    // a little random delay: a thousand open pages do not all ask at the same instant
+    if (any && refreshTimer === null) { refreshTimer = window.setTimeout(refresh, 250 + Math.floor(Math.random() * 750)); }
+  }
+
+  function refreshAll() {
+    document.querySelectorAll("[data-live-region]").forEach(function (region) { pending[region.id] = true; });
+    if (refreshTimer === null) { refreshTimer = window.setTimeout(refresh, 250); }
+  }
+
+  function refresh() {
+    refreshTimer = null;
+    var ids = Object.keys(pending);
+    pending = {};
+    if (!ids.length || !window.fetch || !window.DOMParser) { return; }
+    window.fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html");  // the server's own page: no script runs
+        ids.forEach(function (id) { swap(document.getElementById(id), fresh.getElementById(id)); });
+        document.dispatchEvent(new CustomEvent("gerbang:refreshed", { detail: { regions: ids } }));
+      })
+      .catch(function () { /* the banner says when the server is gone; the next message tries again */ });
+  }
+
+  // Swap a region for its fresh copy, keeping what the user chose in it (ticked boxes, typed text).
+  function swap(current, fresh) {
+    if (!current || !fresh) { return; }
+    var ticked = {};
+    current.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) { ticked[box.value] = true; });
+    fresh.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      if (ticked[box.value]) { box.checked = true; }
+    });
+    current.replaceWith(document.importNode(fresh, true));
   }
 
   connect();

@@ -1,12 +1,12 @@
 // The notice for urgent alerts (fever, over the limit) on every open page that follows the live
-// stream: a banner that stays until dismissed, and a short beep unless the user turned sound off
-// (a stored preference: body[data-sound]). Loaded from a file (the CSP forbids inline scripts);
+// stream (live.js's "gerbang:live" events: one connection serves both): a banner that stays until
+// dismissed, and a short beep unless the user turned sound off (a stored preference: body[data-sound]). Loaded from a file (the CSP forbids inline scripts);
 // text goes in with textContent only. window.gerbangBeeps counts beeps (for tests and curious eyes).
 (function () {
   "use strict";
   var url = document.body.getAttribute("data-live-url");
   var notice = document.getElementById("notice");
-  if (!url || !notice || !window.EventSource) { return; }
+  if (!url || !notice) { return; }
   window.gerbangBeeps = 0;
   var audio = null;
 
@@ -32,8 +32,9 @@
     notice.hidden = true;
   });
 
-  new EventSource(url).addEventListener("alert", function (message) {
-    var data = JSON.parse(message.data);
+  document.addEventListener("gerbang:live", function (event) {
+    if (event.detail.kind !== "alert") { return; }
+    var data = event.detail.data;
     var kind = String(data.kind);
     var label = notice.getAttribute("data-" + kind.replace(/[^a-z_]/g, ""));
     if (!label) { return; }  // not an urgent kind

@@ -75,7 +75,13 @@ def page_paths(site: Site) -> list[str]:
         if rule.rule.endswith((".csv", ".json")) or set(rule.arguments) - set(args):
             continue
         paths.add(rule.build({name: args[name] for name in rule.arguments}, append_unknown=False)[1])
-    return [*sorted(paths), "/reports/kantor-pusat?from=2026-11-01&to=2026-11-30", "/no-such-page"]
+    # the API's documentation is a page people read too, though under /api/
+    return [
+        *sorted(paths),
+        "/api/docs",
+        "/reports/kantor-pusat?from=2026-11-01&to=2026-11-30",
+        "/no-such-page",
+    ]
 
 
 @pytest.mark.parametrize("locale", ["en", "id"])

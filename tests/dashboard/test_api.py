@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 
@@ -12,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from dashboard.db import new_session
-from dashboard.models import Alert, Crossing, QueueTicket, Role, Screening, Station
+from dashboard.models import Alert, Crossing, LiveEvent, QueueTicket, Role, Screening, Station
 
 
 @pytest.fixture
@@ -372,6 +373,34 @@ def test_queue_tickets_follow_their_events(app: Flask, client: FlaskClient, lobb
     with new_session(app) as session:
         tickets = session.execute(select(QueueTicket.ticket, QueueTicket.status)).all()
     assert sorted(tickets) == [(1, "served"), (2, "issued")]
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        # a queue change tells the open queue pages, once per batch
+        ([event("queue", ticket=1, action="issued"), event("queue", ticket=2, action="issued")], ["queue"]),
+        # a crossing tells the room's figures, not the queue
+        ([crossing("in")], ["occupancy"]),
+        # a device's state tells the stations' health, once per batch
+        (
+            [
+                event("status", device="camera", state="online"),
+                event("status", device="beams", state="online"),
+            ],
+            ["station"],
+        ),
+    ],
+)
+def test_queue_and_device_changes_reach_the_live_stream(
+    app: Flask, client: FlaskClient, lobby: str, events: list[dict], expected: list[str]
+) -> None:
+    assert post(client, lobby, *events)[0] == 200
+    with new_session(app) as session:
+        kinds = session.execute(select(LiveEvent.kind).order_by(LiveEvent.id)).scalars().all()
+        rooms = [json.loads(p)["room"] for p in session.execute(select(LiveEvent.payload)).scalars()]
+    assert kinds == expected
+    assert rooms == ["lobby"]
 
 
 def test_any_event_marks_the_station_seen(app: Flask, client: FlaskClient, lobby: str) -> None:
