@@ -140,3 +140,23 @@ def test_forward_refuses_a_position_file_that_is_not_one(runner, tmp_path, monke
     result = runner.invoke(["forward", "--webhook", "http://127.0.0.1:9/hook", "--position", str(position)])
     assert result.exit_code == 1
     assert "forward.position should hold the id of an outbox message" in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # a client certificate without its key
+        (["--mqtt-cert", "{pem}"], "give --mqtt-cert and --mqtt-key together"),
+        # a key without its certificate
+        (["--mqtt-key", "{pem}"], "give --mqtt-cert and --mqtt-key together"),
+        # a CA file that is not there
+        (["--mqtt-ca", "{missing}"], "does not exist"),
+    ],
+)
+def test_forward_checks_its_tls_options_before_connecting(runner, tmp_path, options, message) -> None:
+    pem = tmp_path / "client.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n")
+    args = [o.format(pem=pem, missing=tmp_path / "missing.pem") for o in options]
+    result = runner.invoke(["forward", "--mqtt", "127.0.0.1:9", *args])
+    assert result.exit_code != 0
+    assert message in result.output
