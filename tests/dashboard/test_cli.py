@@ -353,3 +353,23 @@ def test_a_lowered_limit_that_leaves_the_room_over_it_raises_the_alert_once(
     )  # the same excursion
     with new_session(app) as session:
         assert session.execute(select(Alert.kind)).scalars().all() == ["over_limit"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # a client certificate without its key
+        (["--mqtt-cert", "{pem}"], "give --mqtt-cert and --mqtt-key together"),
+        # a key without its certificate
+        (["--mqtt-key", "{pem}"], "give --mqtt-cert and --mqtt-key together"),
+        # a CA file that is not there
+        (["--mqtt-ca", "{missing}"], "does not exist"),
+    ],
+)
+def test_forward_checks_its_tls_options_before_connecting(runner, tmp_path, options, message) -> None:
+    pem = tmp_path / "client.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n")
+    args = [o.format(pem=pem, missing=tmp_path / "missing.pem") for o in options]
+    result = runner.invoke(["forward", "--mqtt", "127.0.0.1:9", *args])
+    assert result.exit_code != 0
+    assert message in result.output

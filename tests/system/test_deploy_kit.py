@@ -108,6 +108,34 @@ def test_the_nginx_example_streams_live_pages_unbuffered_over_tls() -> None:
     assert "ssl_certificate " in text
 
 
+@pytest.mark.skipif(
+    shutil.which("nginx") is None or shutil.which("openssl") is None, reason="needs nginx and openssl"
+)
+def test_nginx_accepts_the_example(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=gerbang.example.org", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    site = (DEPLOY / "nginx" / "gerbang.conf").read_text()
+    site = site.replace("/etc/letsencrypt/live/gerbang.example.org/fullchain.pem", str(cert))
+    site = site.replace("/etc/letsencrypt/live/gerbang.example.org/privkey.pem", str(key))
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  include {tmp_path}/site.conf;\n}}\n"
+    )
+    done = subprocess.run(
+        ["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "test is successful" in done.stderr
+
+
 @pytest.mark.parametrize("script", ["station/install.sh", "kiosk/gerbang-kiosk.sh"])
 def test_the_scripts_parse(script: str) -> None:
     path = DEPLOY / script
