@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from flask_login import current_user
 from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from dashboard.models import Alert, Role, Room, Station
+from dashboard.models import Alert, Role, Room, Site, Station
 
 if TYPE_CHECKING:
     from dashboard.live import Message
@@ -105,3 +105,19 @@ def stream_start(session: Session, after_id: int) -> StreamStart:
     rooms = frozenset(room for room, _ in rows)
     stations = frozenset(station for _, station in rows if station is not None)
     return StreamStart(after_id, rooms=rooms, stations=stations)
+
+
+def visible_sites(session: Session) -> list[Site]:
+    """The sites the current user sees, with their rooms, by slug."""
+    statement = (
+        select(Site).options(selectinload(Site.rooms)).where(sites_clause(Site.id)).order_by(Site.slug)
+    )
+    return list(session.execute(statement).scalars().all())
+
+
+def visible_rooms(session: Session) -> list[Room]:
+    """The rooms the current user sees, with their sites, by slug."""
+    statement = (
+        select(Room).options(joinedload(Room.site)).where(sites_clause(Room.site_id)).order_by(Room.slug)
+    )
+    return list(session.execute(statement).scalars().all())

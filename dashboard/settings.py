@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from dashboard import audit, manage, scope
 from dashboard.auth import end_sessions, require_role
@@ -43,16 +43,7 @@ ZONES = (
 
 def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
-    sites = (
-        db.execute(
-            select(Site)
-            .options(selectinload(Site.rooms))
-            .where(scope.sites_clause(Site.id))
-            .order_by(Site.slug)
-        )
-        .scalars()
-        .all()
-    )
+    sites = scope.visible_sites(db)
     stations = (
         db.execute(
             select(Station)

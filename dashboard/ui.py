@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from dashboard import alerts as alerts_view
 from dashboard import audit, chart_data, charts, correct, jobs, live, occupancy, scope, timeutil
@@ -27,7 +27,6 @@ from dashboard.models import (
     QueueTicket,
     Role,
     Room,
-    Site,
     TicketStatus,
 )
 from dashboard.reports import opening_occupancy
@@ -48,16 +47,7 @@ def overview() -> ResponseReturnValue:
     """Every site's rooms with live occupancy cards and the open alerts."""
     db = get_session()
     live_after = live.last_id(db)
-    sites = (
-        db.execute(
-            select(Site)
-            .options(selectinload(Site.rooms))
-            .where(scope.sites_clause(Site.id))
-            .order_by(Site.slug)
-        )
-        .scalars()
-        .all()
-    )
+    sites = scope.visible_sites(db)
     open_filter = alerts_view.AlertFilters(state=alerts_view.AlertState.OPEN)
     latest = db.execute(open_filter.query(utc_now()).limit(10 * alerts_view.OVERVIEW_ALERTS)).scalars()
     open_count = db.execute(
@@ -224,16 +214,7 @@ def _alerts_page(status: int = 200, error: str | None = None) -> ResponseReturnV
     silent_s = current_app.config["STATION_SILENT_S"]
     jobs.check_silent(db, silent_s)
     now = utc_now()
-    sites = (
-        db.execute(
-            select(Site)
-            .options(selectinload(Site.rooms))
-            .where(scope.sites_clause(Site.id))
-            .order_by(Site.slug)
-        )
-        .scalars()
-        .all()
-    )
+    sites = scope.visible_sites(db)
     try:
         filters = alerts_view.AlertFilters.from_args(request.args)
     except alerts_view.AlertFilterError as err:
@@ -339,16 +320,7 @@ def queue() -> ResponseReturnValue:
     The current wait is how long the first ticket in line has waited so far (whole minutes).
     """
     db = get_session()
-    rooms = (
-        db.execute(
-            select(Room)
-            .options(joinedload(Room.site))
-            .where(scope.sites_clause(Room.site_id))
-            .order_by(Room.slug)
-        )
-        .scalars()
-        .all()
-    )
+    rooms = scope.visible_rooms(db)
     # each room's today on its own site's clock (a station in WIT starts its tickets at WIT midnight)
     starts = {
         room.id: timeutil.day_bounds(timeutil.today(room.site.time_zone), room.site.time_zone)[0]
@@ -386,16 +358,7 @@ def queue() -> ResponseReturnValue:
 def corrections() -> ResponseReturnValue:
     """Today's corrections (each room's today on its site's clock), with who and why, beside its figures."""
     db = get_session()
-    rooms = (
-        db.execute(
-            select(Room)
-            .options(joinedload(Room.site))
-            .where(scope.sites_clause(Room.site_id))
-            .order_by(Room.slug)
-        )
-        .scalars()
-        .all()
-    )
+    rooms = scope.visible_rooms(db)
     days = {
         room.id: timeutil.day_bounds(timeutil.today(room.site.time_zone), room.site.time_zone)
         for room in rooms
