@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import live, metrics, occupancy, scope, validate
 from dashboard.auth import public
@@ -109,9 +110,17 @@ def _publish_changes(station: Sender, events: list[Event]) -> None:
     if not kinds:
         return
     session = get_session()
-    for kind in kinds:
-        live.publish(session, kind, {"room": station.room_slug, "station": station.station_name})
-    session.commit()
+    try:
+        for kind in kinds:
+            live.publish(session, kind, {"room": station.room_slug, "station": station.station_name})
+        session.commit()
+    except SQLAlchemyError as err:
+        # The events are committed already: the station must hear "accepted", or it sends them again.
+        # The open pages only miss this nudge (they refetch at the next message).
+        session.rollback()
+        log.warning(
+            "station %s: the pages' queue/device message was not written: %s", station.station_name, err
+        )
 
 
 @bp.get("/rooms/<room>/occupancy")
