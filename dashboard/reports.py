@@ -60,6 +60,24 @@ class FilterError(MessageError):
     """A filter the screenings log cannot use."""
 
 
+def day_range(start_text: str | None, end_text: str | None) -> tuple[date, date]:
+    """Local days ``start_text`` to ``end_text`` (today, and the start, by default), at most a year apart.
+
+    Raises:
+        FilterError: A day that is not one, or the end before the start, or more than a year.
+    """
+    try:
+        start = timeutil.parse_day(start_text, timeutil.today())
+        end = timeutil.parse_day(end_text, start)
+    except MessageError as err:
+        raise FilterError(err.template, **err.params) from None
+    if end < start:
+        raise FilterError(_n("'to' is before 'from'"))
+    if end - start > timedelta(days=366):
+        raise FilterError(_n("at most a year at a time"))
+    return start, end
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     """The screenings log's filters: local days (inclusive), a station's name, a decision."""
@@ -72,16 +90,7 @@ class Filters:
     @classmethod
     def from_args(cls, args: dict[str, str]) -> Filters:
         """Read the filters from query arguments; raise ``FilterError`` on bad ones."""
-        today = timeutil.today()
-        try:
-            start = timeutil.parse_day(args.get("from"), today)
-            end = timeutil.parse_day(args.get("to"), start)
-        except MessageError as err:
-            raise FilterError(err.template, **err.params) from None
-        if end < start:
-            raise FilterError(_n("'to' is before 'from'"))
-        if end - start > timedelta(days=366):
-            raise FilterError(_n("at most a year at a time"))
+        start, end = day_range(args.get("from"), args.get("to"))
         decision = args.get("decision", "")
         if decision and decision not in {d.value for d in Decision}:
             choices = ", ".join(map(label, Decision))
@@ -385,20 +394,8 @@ class Period:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> Period:
         """``?day=`` (one day), or ``?from=`` and ``?to=`` (today by default); raise ``FilterError``."""
-        today = timeutil.today()
-        try:
-            if args.get("day"):
-                start = end = timeutil.parse_day(args.get("day"), today)
-            else:
-                start = timeutil.parse_day(args.get("from"), today)
-                end = timeutil.parse_day(args.get("to"), start)
-        except MessageError as err:
-            raise FilterError(err.template, **err.params) from None
-        if end < start:
-            raise FilterError(_n("'to' is before 'from'"))
-        if end - start > timedelta(days=366):
-            raise FilterError(_n("at most a year at a time"))
-        return cls(start, end)
+        day = args.get("day")
+        return cls(*day_range(day, day) if day else day_range(args.get("from"), args.get("to")))
 
     @property
     def days(self) -> list[date]:
