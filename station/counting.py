@@ -145,7 +145,8 @@ class FluxLineCounter:
         if not alone:
             return
         width, height = track.size
-        half_px = 0.5 * (abs(ux) * width + abs(uy) * height) + self.flux.bin_px
+        reach = self.settings.lone_reach
+        half_px = reach * (abs(ux) * width + abs(uy) * height) + self.flux.bin_px
         across_px = abs(uy) * width + abs(ux) * height
         speed_px = abs(-uy * track.velocity[0] + ux * track.velocity[1])
         fps = 25.0
