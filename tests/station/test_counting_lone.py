@@ -41,17 +41,17 @@ def _frames() -> list[tuple[np.ndarray, np.ndarray, float]]:
 def _track(cy: float, width_px: float) -> Track:
     """The tracked blob of the body: only its middle ``width_px`` (a fragment, as dark clothes make)."""
     return Track(
-        1,
-        (384 - width_px / 2, cy - BODY_H / 2, width_px, BODY_H),
-        (384, cy),
-        (0.0, SPEED_PX),
-        20,
-        True,
-        None,
-        None,
-        False,
-        0,
-        100.0,
+        track_id=1,
+        box=(384 - width_px / 2, cy - BODY_H / 2, width_px, BODY_H),
+        anchor=(384, cy),
+        velocity=(0.0, SPEED_PX),
+        hits=20,
+        confirmed=True,
+        origin=None,
+        parent_id=None,
+        coasting=False,
+        missed=0,
+        travelled_px=100.0,
     )
 
 
