@@ -74,6 +74,8 @@ class Site(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: Where the site is, as people write it (street, city); may be empty.
+    address: Mapped[str] = mapped_column(Text, default="", server_default="", nullable=False)
     #: The site's clock (IANA name): Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT).
     time_zone: Mapped[str] = mapped_column(
         String(64), default="Asia/Jakarta", server_default="Asia/Jakarta", nullable=False
@@ -82,13 +84,18 @@ class Site(Base):
 
 
 class Room(Base):
-    """A room with its capacity, the share allowed in, and its live count."""
+    """A room with its capacity, the share allowed in, and its live count.
+
+    A room's slug is unique within its site only: two sites may each have a ``hall`` (see
+    ``naming.py`` for how a room is named where more than one site has it).
+    """
 
     __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("site_id", "slug", name="uq_rooms_site_slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     capacity_people: Mapped[int] = mapped_column(Integer)
     #: The share allowed in, in millionths (exact: 0.3335 is 333500); see ``station.rooms``.

@@ -93,3 +93,58 @@ def test_events_ingested_before_0009_stay_and_stay_idempotent(fresh_databases, k
     primary_key = inspect(engine).get_pk_constraint("ingested_events")["constrained_columns"]
     engine.dispose()
     assert primary_key == ["station_id", "event_id"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_sites_and_rooms_made_before_0010_stay_and_rooms_are_unique_per_site(
+    fresh_databases, kind: str
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    url = fresh_databases.make(kind)
+    upgrade(url, "0009")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO sites (id, slug, name, time_zone) VALUES (1, 'a', 'Kantor A', 'Asia/Jayapura')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rooms (id, site_id, slug, name, capacity_people, share_ppm, occupancy_people,"
+                " over_limit) VALUES (1, 1, 'hall', 'Aula', 40, 500000, 7, false)"
+            )
+        )
+    upgrade(url)
+    with engine.begin() as conn:
+        site = conn.execute(text("SELECT slug, name, time_zone, address FROM sites")).one()
+        room = conn.execute(
+            text("SELECT site_id, slug, name, capacity_people, occupancy_people FROM rooms")
+        ).one()
+        assert tuple(site) == ("a", "Kantor A", "Asia/Jayapura", "")
+        assert tuple(room) == (1, "hall", "Aula", 40, 7)
+        # another site may now have its own hall
+        conn.execute(
+            text("INSERT INTO sites (id, slug, name, time_zone) VALUES (2, 'b', 'Kantor B', 'Asia/Jakarta')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rooms (id, site_id, slug, name, capacity_people, share_ppm, occupancy_people,"
+                " over_limit) VALUES (2, 2, 'hall', 'Aula B', 20, 500000, 0, false)"
+            )
+        )
+    # ...but not a second hall of its own
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO rooms (id, site_id, slug, name, capacity_people, share_ppm, occupancy_people,"
+                " over_limit) VALUES (3, 2, 'hall', 'Aula lagi', 20, 500000, 0, false)"
+            )
+        )
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM rooms WHERE id = 2"))
+    downgrade(url, "0009")  # one hall left: slugs unique across sites again, the data kept
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT slug, occupancy_people FROM rooms")).all() == [("hall", 7)]
+    uniques = [c["column_names"] for c in inspect(engine).get_unique_constraints("rooms")]
+    engine.dispose()
+    assert ["slug"] in uniques
