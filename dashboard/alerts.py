@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from dashboard import scope
+from dashboard import naming, scope
 from dashboard.i18n import _n
 from dashboard.models import Alert, AlertKind, Room, Site, Station, StationStatus
 from dashboard.words import MessageError
@@ -70,7 +70,11 @@ class AlertFilterError(MessageError):
 
 @dataclass(frozen=True, slots=True)
 class AlertFilters:
-    """The alerts list's filters: a site, a room, a kind (slugs and codes; empty for any), a state."""
+    """The alerts list's filters: a site, a room, a kind (slugs and codes; empty for any), a state.
+
+    ``room`` is the room's full name, ``SITE/ROOM`` (``from_args`` makes it so from a bare ``ROOM``
+    only one of the user's sites has).
+    """
 
     site: str = ""
     room: str = ""
@@ -78,15 +82,29 @@ class AlertFilters:
     state: AlertState = AlertState.ALL
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> AlertFilters:
-        """Read the filters from query arguments; raise ``AlertFilterError`` on bad ones."""
+    def from_args(cls, args: Mapping[str, str], session: Session | None = None) -> AlertFilters:
+        """Read the filters from query arguments; raise ``AlertFilterError`` on bad ones.
+
+        With ``session``, a bare room name is resolved among the user's sites: a name more of them
+        have is refused, naming them.
+        """
         kind = args.get("kind", "")
         if kind and kind not in {str(k) for k in AlertKind}:
             raise AlertFilterError(_n("no such kind of alert: %(value)s"), value=repr(kind[:32]))
         state = args.get("state", "") or AlertState.ALL
         if state not in {str(s) for s in AlertState}:
             raise AlertFilterError(_n("no such state of alerts: %(value)s"), value=repr(state[:32]))
-        return cls(args.get("site", "")[:64], args.get("room", "")[:64], kind, AlertState(state))
+        room = args.get("room", "")[:130]
+        if room:
+            try:
+                site, _slug = naming.split(room)
+                if site is None and session is not None:
+                    room = naming.room_name(naming.find_room(session, room, scope.sites_clause(Room.site_id)))
+            except naming.NoSuchRoomError:
+                pass  # no such room among the user's: an empty list, as for any other filter
+            except naming.RoomNameError as err:
+                raise AlertFilterError(err.template, **err.params) from None
+        return cls(args.get("site", "")[:64], room, kind, AlertState(state))
 
     def query(self, now: datetime) -> Select[Alert]:
         """The matching alerts, newest first; acknowledged ones only of the last week."""
@@ -106,7 +124,11 @@ class AlertFilters:
         if self.kind:
             statement = statement.where(Alert.kind == self.kind)
         if self.room:
-            statement = statement.where(Alert.room_id.in_(select(Room.id).where(Room.slug == self.room)))
+            site, slug = naming.split(self.room)
+            named = select(Room.id).join(Site, Room.site_id == Site.id).where(Room.slug == slug)
+            if site is not None:
+                named = named.where(Site.slug == site)
+            statement = statement.where(Alert.room_id.in_(named))
         if self.site:
             rooms = select(Room.id).join(Site, Room.site_id == Site.id).where(Site.slug == self.site)
             statement = statement.where(Alert.room_id.in_(rooms))

@@ -13,16 +13,15 @@ from typing import Any, TypeVar
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import live, metrics, occupancy, scope, validate
+from dashboard import live, metrics, naming, occupancy, scope, validate
 from dashboard.auth import public
 from dashboard.db import get_session
 from dashboard.ingest import Rules, Sender, ingest, sender_for_token
 from dashboard.models import Room
 from dashboard.openapi import document
-from dashboard.validate import SLUG
 from station.events import API_VERSION, Event, EventError, QueueEvent, StatusEvent, parse_batch, utc_now
 
 log = logging.getLogger(__name__)
@@ -112,7 +111,8 @@ def _publish_changes(station: Sender, events: list[Event]) -> None:
     session = get_session()
     try:
         for kind in kinds:
-            live.publish(session, kind, {"room": station.room_slug, "station": station.station_name})
+            message = {"site": station.site_slug, "room": station.room_slug, "station": station.station_name}
+            live.publish(session, kind, message)
         session.commit()
     except SQLAlchemyError as err:
         # The events are committed already: the station must hear "accepted", or it sends them again.
@@ -123,20 +123,31 @@ def _publish_changes(station: Sender, events: list[Event]) -> None:
         )
 
 
-@bp.get("/rooms/<room>/occupancy")
+@bp.get("/rooms/<path:room>/occupancy")
 @station_token
 def room_occupancy(room: str) -> ResponseReturnValue:
-    """Return a room's count, limit, capacity and state (station token of that room, or a user)."""
+    """Return a room's count, limit, capacity and state (station token of that room, or a user).
+
+    ``room`` is ``SITE/ROOM`` (the slash may be sent as ``%2F``), or ``ROOM`` while only one site
+    (of those the caller sees) has it; a bare name more sites have is refused with 400 naming them.
+    """
     station = _bearer_station()
     if station is None and not current_user.is_authenticated:
         return _error(401, "a station token of this room or a login is required")
-    found = None
-    if SLUG.fullmatch(room):  # anything else cannot be a room (and never reaches the database)
-        found = get_session().execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
-    if found is None or (station is None and not scope.may_see_room(found)):
-        return _error(404, f"no room {room[:64]!r}")
-    if station is not None and station.room_id != found.id:
-        return _error(403, "this station's token belongs to another room")
+    session = get_session()
+    try:  # a name that is not SITE/ROOM or ROOM never reaches the database
+        if station is not None:  # its own room, by either name; another room is not its to read
+            found = naming.find_room_or_none(session, room, Room.id == station.room_id)
+            if found is None and naming.candidates(session, room):
+                return _error(403, "this station's token belongs to another room")
+        else:
+            found = naming.find_room_or_none(session, room, scope.sites_clause(Room.site_id))
+    except naming.AmbiguousRoomError as err:
+        return _error(400, str(err))
+    except naming.RoomNameError:
+        found = None
+    if found is None:
+        return _error(404, f"no room {room[:130]!r}")
     return occupancy.snapshot(found, current_app.config["NEAR_SHARE"])
 
 

@@ -171,6 +171,27 @@ def user(name: str, sites: tuple[str, ...], no_sites: bool, database_url: str | 
         click.echo(f"user {found.username}: {found.role}, sites {slugs}{every}")
 
 
+@dashboard_group.command("add-site")
+@click.argument("site")
+@click.option("--name", default=None, help="Display name, as people call the site (default: SITE).")
+@click.option("--address", default="", help="Where the site is (street, city).")
+@click.option(
+    "--time-zone",
+    default="Asia/Jakarta",
+    show_default=True,
+    help="Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT).",
+)
+@database_option
+@_setup_errors
+def add_site(site: str, name: str | None, address: str, time_zone: str, database_url: str | None) -> None:
+    """Add SITE (a slug) on its own; add its rooms with add-room SITE ROOM."""
+    from dashboard import manage
+
+    with _session(database_url) as (_, session):
+        made = manage.add_site(session, site, name, address, time_zone)
+        click.echo(f"site {made.slug} ({made.name}): time zone {made.time_zone}")
+
+
 @dashboard_group.command("add-room")
 @click.argument("site")
 @click.argument("room")
@@ -182,7 +203,10 @@ def user(name: str, sites: tuple[str, ...], no_sites: bool, database_url: str | 
 def add_room(
     site: str, room: str, capacity_people: int, share: float, name: str | None, database_url: str | None
 ) -> None:
-    """Add ROOM (a slug) to SITE (a slug; made on first use)."""
+    """Add ROOM (a slug, unique within its site) to SITE (a slug; made on first use).
+
+    Other commands name the room SITE/ROOM, or ROOM alone while no other site has a room by that name.
+    """
     from dashboard import manage
 
     with _session(database_url) as (_, session):
@@ -200,13 +224,16 @@ def add_room(
 def set_room(
     room: str, capacity_people: int | None, share: str | None, name: str | None, database_url: str | None
 ) -> None:
-    """Change ROOM's capacity, share or name; print the new limit (the stations take it within seconds)."""
-    from dashboard import manage
+    """Change ROOM's capacity, share or name; print the new limit (the stations take it within seconds).
+
+    ROOM is SITE/ROOM, or ROOM alone while no other site has a room by that name.
+    """
+    from dashboard import manage, naming
 
     with _session(database_url) as (_, session):
         changed = manage.set_room(session, room, capacity_people=capacity_people, share=share, name=name)
         click.echo(
-            f"room {changed.slug}: capacity {changed.capacity_people}, share {changed.share}, "
+            f"room {naming.room_name(changed)}: capacity {changed.capacity_people}, share {changed.share}, "
             f"limit {changed.limit_people}"
         )
 
@@ -217,22 +244,25 @@ def set_room(
     "--time-zone", default=None, help="Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)."
 )
 @click.option("--name", default=None, help="Display name.")
+@click.option("--address", default=None, help="Where the site is (street, city); '' clears it.")
 @database_option
 @_setup_errors
-def set_site(site: str, time_zone: str | None, name: str | None, database_url: str | None) -> None:
-    """Change SITE's time zone or name: its days, reports and times shown follow the zone."""
+def set_site(
+    site: str, time_zone: str | None, name: str | None, address: str | None, database_url: str | None
+) -> None:
+    """Change SITE's time zone, name or address: its days, reports and times shown follow the zone."""
     from dashboard import manage
     from dashboard.timeutil import ZoneInfo
 
     with _session(database_url) as (_, session):
-        changed = manage.set_site(session, site, time_zone=time_zone, name=name)
+        changed = manage.set_site(session, site, time_zone=time_zone, name=name, address=address)
         label = datetime.now(ZoneInfo(changed.time_zone)).tzname()
         click.echo(f"site {changed.slug}: time zone {changed.time_zone} ({label})")
 
 
 @dashboard_group.command("add-station")
 @click.argument("name")
-@click.option("--room", required=True, help="The room's slug.")
+@click.option("--room", required=True, help="The room: SITE/ROOM, or ROOM while only one site has it.")
 @database_option
 @_setup_errors
 def add_station(name: str, room: str, database_url: str | None) -> None:

@@ -100,8 +100,10 @@ def correct(
     limit = room.limit_people
     if occupancy.crossed_over(session, room.id, change.occupancy_people, limit):
         detail = f"{change.occupancy_people} inside, limit {limit}"
-        raise_alert(session, AlertKind.OVER_LIMIT, (room.id, room.slug), None, now, detail)
-    figures = occupancy.figures(room.slug, change.occupancy_people, limit, room.capacity_people, near_share)
+        raise_alert(session, AlertKind.OVER_LIMIT, (room.id, room.site.slug, room.slug), None, now, detail)
+    figures = occupancy.figures(
+        (room.site.slug, room.slug), change.occupancy_people, limit, room.capacity_people, near_share
+    )
     live.publish(session, "occupancy", figures)
     session.commit()
     return Corrected(change.occupancy_people)

@@ -37,6 +37,7 @@ from dashboard.models import (
     QueueTicket,
     Room,
     Screening,
+    Site,
     Station,
     StationStatus,
     TicketStatus,
@@ -62,6 +63,7 @@ NO_MASK_REASONS = frozenset({"no_mask", "mask_below_nose"})
 NO_MASK_VERDICTS = frozenset({Mask.WITHOUT_MASK, Mask.INCORRECT})
 STATIONS: Table = Station.__table__
 ROOMS: Table = Room.__table__
+SITES: Table = Site.__table__
 ALERTS: Table = Alert.__table__
 INGESTED: Table = IngestedEvent.__table__
 _ALERT_INSERT = insert(ALERTS).returning(ALERTS.c.id)
@@ -71,11 +73,13 @@ _SENDER_QUERY = (
         STATIONS.c.name,
         STATIONS.c.last_seen_at,
         ROOMS.c.id,
+        SITES.c.slug,
         ROOMS.c.slug,
         ROOMS.c.capacity_people,
         ROOMS.c.share_ppm,
     )
     .join_from(STATIONS, ROOMS, STATIONS.c.room_id == ROOMS.c.id)
+    .join(SITES, ROOMS.c.site_id == SITES.c.id)
     .where(STATIONS.c.token_sha256 == bindparam("token_sha256"), STATIONS.c.revoked_at.is_(None))
 )
 
@@ -89,7 +93,8 @@ class Sender:
         station_name: The station's name.
         last_seen_at: When the dashboard last heard from it (stored every few seconds), or None.
         room_id: Its room's id.
-        room_slug: Its room's slug.
+        site_slug: Its room's site's slug.
+        room_slug: Its room's slug (unique within the site).
         capacity_people: The room's capacity.
         limit_people: How many may be inside the room.
     """
@@ -98,6 +103,7 @@ class Sender:
     station_name: str
     last_seen_at: datetime | None
     room_id: int
+    site_slug: str
     room_slug: str
     capacity_people: int
     limit_people: int
@@ -108,12 +114,13 @@ def sender_for_token(session: Session, token_sha256: str) -> Sender | None:
     row = session.execute(_SENDER_QUERY, {"token_sha256": token_sha256}).one_or_none()
     if row is None:
         return None
-    station_id, name, last_seen_at, room_id, slug, capacity_people, share_ppm = row
+    station_id, name, last_seen_at, room_id, site_slug, slug, capacity_people, share_ppm = row
     return Sender(
         station_id=station_id,
         station_name=name,
         last_seen_at=last_seen_at,
         room_id=room_id,
+        site_slug=site_slug,
         room_slug=slug,
         capacity_people=capacity_people,
         limit_people=limit_from_ppm(capacity_people, share_ppm),
@@ -249,7 +256,7 @@ class _Batch:
         if self.count_after is not None:  # the count each UPDATE returned: no need to read it again
             sender = self.sender
             snapshot = occupancy.figures(
-                sender.room_slug,
+                (sender.site_slug, sender.room_slug),
                 self.count_after,
                 sender.limit_people,
                 sender.capacity_people,
@@ -428,7 +435,7 @@ class _Batch:
         raise_alert(
             self.session,
             kind,
-            (sender.room_id, sender.room_slug),
+            (sender.room_id, sender.site_slug, sender.room_slug),
             (sender.station_id, sender.station_name),
             event.at,
             detail,
@@ -438,7 +445,7 @@ class _Batch:
 def raise_alert(
     session: Session,
     kind: AlertKind,
-    room: tuple[int, str] | None,
+    room: tuple[int, str, str] | None,
     station: tuple[int, str] | None,
     at: datetime,
     detail: str,
@@ -448,7 +455,7 @@ def raise_alert(
     Args:
         session: The session.
         kind: Why.
-        room: The room's (id, slug), or None.
+        room: The room's (id, site slug, slug), or None.
         station: The station's (id, name), or None (a change made on the dashboard).
         at: When it happened.
         detail: A sentence for the supervisor.
@@ -462,19 +469,25 @@ def raise_alert(
     }
     alert_id = session.execute(_ALERT_INSERT, values).scalar_one()
     payload = alert_payload(
-        alert_id, str(kind), room[1] if room else None, station[1] if station else None, at, detail
+        alert_id, str(kind), room[1:] if room else None, station[1] if station else None, at, detail
     )
     live.publish(session, "alert", payload)
 
 
 def alert_payload(
-    alert_id: int, kind: str, room_slug: str | None, station_name: str | None, at: datetime, detail: str
+    alert_id: int,
+    kind: str,
+    room: tuple[str, str] | None,
+    station_name: str | None,
+    at: datetime,
+    detail: str,
 ) -> dict[str, Any]:
-    """Return an alert as the live stream sends it."""
+    """Return an alert as the live stream sends it; ``room`` is its (site slug, room slug), or None."""
     return {
         "id": alert_id,
         "kind": kind,
-        "room": room_slug,
+        "site": room[0] if room else None,
+        "room": room[1] if room else None,
         "station": station_name,
         "at": at.isoformat(),
         "detail": detail,

@@ -106,9 +106,8 @@ def check_silent(session: Session, silent_s: float, now: datetime | None = None)
         session.add(alert)
         session.flush()
         room = session.get(Room, station.room_id)
-        payload = alert_payload(
-            alert.id, alert.kind, room.slug if room else None, station.name, alert.at, alert.detail
-        )
+        name = (room.site.slug, room.slug) if room else None
+        payload = alert_payload(alert.id, alert.kind, name, station.name, alert.at, alert.detail)
         live.publish(session, "alert", payload)
         alerts.append(alert)
     session.commit()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashboard import audit, live, occupancy
+from dashboard import audit, live, naming, occupancy
 from dashboard.api import token_hash
 from dashboard.auth import end_sessions, hash_password
 from dashboard.db import utc_now
@@ -107,10 +107,60 @@ def check_zone(name: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise SetupError(
-            f"{name[:64]!r} is not a time zone; use Asia/Jakarta (WIB), Asia/Makassar (WITA) "
-            "or Asia/Jayapura (WIT)"
+            _n(
+                "%(zone)s is not a time zone; use Asia/Jakarta (WIB), Asia/Makassar (WITA) "
+                "or Asia/Jayapura (WIT)"
+            ),
+            zone=repr(name[:64]),
         ) from None
     return name
+
+
+#: The longest site name and address kept.
+MAX_SITE_NAME_CHARS = 200
+MAX_ADDRESS_CHARS = 500
+
+
+def _address(address: str) -> str:
+    """``address`` on one line, trimmed (an empty one is allowed)."""
+    return " ".join(address.split())[:MAX_ADDRESS_CHARS]
+
+
+def add_site(
+    session: Session,
+    slug: str,
+    name: str | None = None,
+    address: str = "",
+    time_zone: str = "Asia/Jakarta",
+    *,
+    actor: str = "cli",
+) -> Site:
+    """Add a site on its own (rooms come later); raise ``SetupError`` if it exists.
+
+    Args:
+        session: The database session (committed here).
+        slug: The site's slug (``kantor-pusat``), used in URLs and in ``SITE/ROOM``.
+        name: What people call it (default: the slug).
+        address: Where it is; may be empty.
+        time_zone: Its clock: Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT).
+        actor: Who did it, for the audit log.
+    """
+    check_slug("SITE", slug)
+    check_zone(time_zone)
+    if session.execute(select(Site.id).where(Site.slug == slug)).first():
+        raise SetupError(_n("site %(site)s exists already"), site=repr(slug))
+    site = Site(
+        slug=slug,
+        name=(name or "").strip()[:MAX_SITE_NAME_CHARS] or slug,
+        address=_address(address),
+        time_zone=time_zone,
+    )
+    session.add(site)
+    audit.record(
+        session, actor, "add-site", f"{slug} name {site.name} time zone {time_zone} address {site.address}"
+    )
+    session.commit()
+    return site
 
 
 def set_site(
@@ -119,17 +169,29 @@ def set_site(
     *,
     time_zone: str | None = None,
     name: str | None = None,
+    address: str | None = None,
     actor: str = "cli",
 ) -> Site:
-    """Change a site's time zone or name (its days, reports and times shown follow its zone)."""
+    """Change a site's time zone, name or address (its days, reports and times shown follow its zone).
+
+    ``None`` leaves a field as it is; an empty name too (a site always has one), while an empty
+    address clears it.
+    """
     site = session.execute(select(Site).where(Site.slug == site_slug)).scalar_one_or_none()
     if site is None:
-        raise SetupError(f"no site {site_slug[:64]!r}; add a room to it first with add-room")
+        raise SetupError(_n("no site %(site)s; add it first with add-site"), site=repr(site_slug[:64]))
     if time_zone is not None:
         site.time_zone = check_zone(time_zone)
     if name is not None and name.strip():
-        site.name = name.strip()[:200]
-    audit.record(session, actor, "update-site", f"{site_slug} time zone {site.time_zone} name {site.name}")
+        site.name = name.strip()[:MAX_SITE_NAME_CHARS]
+    if address is not None:
+        site.address = _address(address)
+    audit.record(
+        session,
+        actor,
+        "update-site",
+        f"{site_slug} time zone {site.time_zone} name {site.name} address {site.address}",
+    )
     session.commit()
     return site
 
@@ -158,12 +220,16 @@ def add_room(
     check_slug("ROOM", room_slug)
     ppm = check_share(share)
     check_capacity(capacity_people)
-    if session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none():
-        raise SetupError(_n("room %(room)s exists already"), room=repr(room_slug))
     site = session.execute(select(Site).where(Site.slug == site_slug)).scalar_one_or_none()
     if site is None:
-        site = Site(slug=site_slug, name=site_slug)
+        site = Site(slug=site_slug, name=site_slug, address="")
         session.add(site)
+    elif session.execute(
+        select(Room.id).where(Room.site_id == site.id, Room.slug == room_slug)
+    ).first():  # another site's room of that name is another room
+        raise SetupError(
+            _n("room %(room)s exists already"), room=repr(naming.full_name(site_slug, room_slug))
+        )
     room = Room(
         site=site,
         slug=room_slug,
@@ -185,9 +251,21 @@ def add_room(
     return room
 
 
+def find_room(session: Session, reference: str) -> Room:
+    """The room ``reference`` names (``SITE/ROOM``, or a ``ROOM`` only one site has); raise if none.
+
+    Raises:
+        SetupError: No such room, or a bare name more than one site has (the message names them).
+    """
+    try:
+        return naming.find_room(session, reference)
+    except naming.RoomNameError as err:
+        raise SetupError(err.template, **err.params) from None
+
+
 def set_room(
     session: Session,
-    room_slug: str,
+    room_ref: str,
     *,
     capacity_people: int | None = None,
     share: float | str | None = None,
@@ -201,9 +279,7 @@ def set_room(
     raises the over-limit alert (once), a raised one ends the excursion; the live pages get the
     room's new figures.
     """
-    room = session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none()
-    if room is None:
-        raise SetupError(f"no room {room_slug[:64]!r}")
+    room = find_room(session, room_ref)
     if capacity_people is not None:
         room.capacity_people = check_capacity(capacity_people)
     if share is not None:
@@ -214,34 +290,47 @@ def set_room(
     count = occupancy.current(session, room.id)
     if occupancy.crossed_over(session, room.id, count, room.limit_people):
         detail = f"{count} inside, limit {room.limit_people} (the room's settings changed)"
-        raise_alert(session, AlertKind.OVER_LIMIT, (room.id, room.slug), None, utc_now(), detail)
-    figures = occupancy.figures(room.slug, count, room.limit_people, room.capacity_people, near_share)
+        raise_alert(
+            session, AlertKind.OVER_LIMIT, (room.id, room.site.slug, room.slug), None, utc_now(), detail
+        )
+    figures = occupancy.figures(
+        (room.site.slug, room.slug), count, room.limit_people, room.capacity_people, near_share
+    )
     live.publish(session, "occupancy", figures)
     audit.record(
         session,
         actor,
         "update-room",
-        f"{room_slug} capacity {room.capacity_people} share {room.share} limit {room.limit_people}",
+        f"{naming.room_name(room)} capacity {room.capacity_people} share {room.share} "
+        f"limit {room.limit_people}",
     )
     session.commit()
     return room
 
 
-def add_station(session: Session, name: str, room_slug: str, *, actor: str = "cli") -> tuple[Station, str]:
-    """Register a station in a room; return it and its token (shown once: only a hash is kept)."""
+def add_station(session: Session, name: str, room_ref: str, *, actor: str = "cli") -> tuple[Station, str]:
+    """Register a station in a room; return it and its token (shown once: only a hash is kept).
+
+    The room is ``SITE/ROOM``, or a ``ROOM`` only one site has.
+    """
     if not NAME.fullmatch(name):
         raise SetupError(
             _n("station name must be letters, digits, '.', '_' or '-', got %(name)s"), name=repr(name[:64])
         )
-    room = session.execute(select(Room).where(Room.slug == room_slug)).scalar_one_or_none()
-    if room is None:
-        raise SetupError(_n("no room %(room)s; add it first with add-room"), room=repr(room_slug[:64]))
+    try:
+        room = naming.find_room(session, room_ref)
+    except naming.NoSuchRoomError:
+        raise SetupError(
+            _n("no room %(room)s; add it first with add-room"), room=repr(room_ref[:130])
+        ) from None
+    except naming.RoomNameError as err:
+        raise SetupError(err.template, **err.params) from None
     if session.execute(select(Station).where(Station.name == name)).scalar_one_or_none():
         raise SetupError(_n("station %(name)s exists already"), name=repr(name))
     token = secrets.token_urlsafe(32)
     station = Station(room=room, name=name, token_sha256=token_hash(token))
     session.add(station)
-    audit.record(session, actor, "add-station", f"{name} in {room_slug}", room_id=room.id)
+    audit.record(session, actor, "add-station", f"{name} in {naming.room_name(room)}", room_id=room.id)
     session.commit()
     return station, token
 
@@ -343,7 +432,9 @@ def _sites(session: Session, slugs: Sequence[str]) -> list[Site]:
     found = session.execute(select(Site).where(Site.slug.in_(wanted)).order_by(Site.slug)).scalars().all()
     missing = sorted(set(wanted) - {site.slug for site in found})
     if missing:
-        raise SetupError(f"no site {', '.join(repr(m[:64]) for m in missing)} (add a room to make one)")
+        raise SetupError(
+            _n("no site %(site)s (add it with add-site)"), site=", ".join(repr(m[:64]) for m in missing)
+        )
     return list(found)
 
 

@@ -2,16 +2,18 @@
 
 Topics (``prefix`` defaults to ``gerbang``):
 
-* ``gerbang/rooms/ROOM/occupancy`` - retained JSON ``{"room", "occupancy", "limit", "capacity",
-  "state"}``, as API v1 answers it;
-* ``gerbang/alerts`` - JSON of each alert (``kind``, ``room``, ``station``, ``at``, ``detail``).
+* ``gerbang/sites/SITE/rooms/ROOM/occupancy`` - retained JSON ``{"site", "room", "occupancy",
+  "limit", "capacity", "state"}``, as API v1 answers it (two sites may each have a room ``ROOM``);
+* ``gerbang/alerts`` - JSON of each alert (``kind``, ``site``, ``room``, ``station``, ``at``,
+  ``detail``).
 
 * ``gerbang/status`` - retained ``online`` while the forwarder is connected, ``offline`` when it
   stops or its connection is lost (its Last Will, sent by the broker).
 
 The first time a room is seen, its Home Assistant discovery documents are published (retained)
 under ``homeassistant/``: a sensor for the count and a binary sensor that is on while the room is
-full, grouped as one device per room, both unavailable while ``gerbang/status`` is ``offline``.
+full, grouped as one device per room (``gerbang_SITE_ROOM``), both unavailable while
+``gerbang/status`` is ``offline``.
 Publishing goes through the ``Publisher`` seam; ``PahoPublisher`` is paho-mqtt 2.x at QoS 1, over
 TLS when given ``TlsSettings``.
 """
@@ -62,36 +64,36 @@ class MqttSink:
         self.publisher = publisher
         self.prefix = prefix.rstrip("/")
         self.discovery_prefix = discovery_prefix.rstrip("/") if discovery_prefix else None
-        self._announced: set[str] = set()
+        self._announced: set[tuple[str, str]] = set()
 
-    def state_topic(self, room: str) -> str:
+    def state_topic(self, site: str, room: str) -> str:
         """The retained topic of a room's occupancy."""
-        return f"{self.prefix}/rooms/{room}/occupancy"
+        return f"{self.prefix}/sites/{site}/rooms/{room}/occupancy"
 
     def deliver(self, message: Message) -> None:
         """Publish an occupancy (retained, after the room's discovery) or an alert."""
         data = message.data
         if message.kind == "occupancy":
-            room = str(data["room"])
-            self.announce(room)
-            self.publisher.publish(self.state_topic(room), _json(data), retain=True)
+            site, room = str(data.get("site") or ""), str(data["room"])
+            self.announce(site, room)
+            self.publisher.publish(self.state_topic(site, room), _json(data), retain=True)
         elif message.kind == "alert":
             self.publisher.publish(f"{self.prefix}/alerts", _json(data), retain=False)
 
-    def announce(self, room: str) -> None:
+    def announce(self, site: str, room: str) -> None:
         """Publish a room's Home Assistant discovery documents, once per run."""
-        if self.discovery_prefix is None or room in self._announced:
+        if self.discovery_prefix is None or (site, room) in self._announced:
             return
         documents = discovery(
-            room, self.state_topic(room), self.discovery_prefix, availability_topic(self.prefix)
+            (site, room), self.state_topic(site, room), self.discovery_prefix, availability_topic(self.prefix)
         )
         for topic, document in documents:
             self.publisher.publish(topic, _json(document), retain=True)
-        self._announced.add(room)
+        self._announced.add((site, room))
 
 
 def discovery(
-    room: str,
+    name: tuple[str, str],
     state_topic: str,
     discovery_prefix: str = "homeassistant",
     status_topic: str | None = None,
@@ -99,13 +101,19 @@ def discovery(
     """Return a room's Home Assistant discovery documents as (topic, document) pairs.
 
     Args:
-        room: The room's slug.
+        name: The room's (site slug, room slug).
         state_topic: Its retained occupancy topic.
         discovery_prefix: Home Assistant's discovery prefix.
         status_topic: The forwarder's availability topic; None for documents without availability.
     """
-    node = f"gerbang_{room.replace('-', '_')}"
-    device = {"identifiers": [node], "name": f"Gerbang {room}", "manufacturer": "Gerbang", "model": "room"}
+    site, room = name
+    node = f"gerbang_{site}_{room}".replace("-", "_")
+    device = {
+        "identifiers": [node],
+        "name": f"Gerbang {site}/{room}",
+        "manufacturer": "Gerbang",
+        "model": "room",
+    }
     available = (
         {"availability_topic": status_topic, "payload_available": ONLINE, "payload_not_available": OFFLINE}
         if status_topic

@@ -129,14 +129,23 @@ def snapshot(room: Room, near_share: float, occupancy_people: int | None = None)
             an atomic update returned); default the room's own.
     """
     count = room.occupancy_people if occupancy_people is None else occupancy_people
-    return figures(room.slug, count, room.limit_people, room.capacity_people, near_share)
+    return figures((room.site.slug, room.slug), count, room.limit_people, room.capacity_people, near_share)
 
 
 def figures(
-    slug: str, occupancy_people: int, limit_people: int, capacity_people: int, near_share: float
+    name: tuple[str, str],
+    occupancy_people: int,
+    limit_people: int,
+    capacity_people: int,
+    near_share: float,
 ) -> dict[str, object]:
-    """Return a room's figures as API v1 and the live stream give them (see ``snapshot``)."""
+    """Return a room's figures as API v1 and the live stream give them (see ``snapshot``).
+
+    ``name`` is the room's (site slug, room slug): two sites may each have a room of that slug.
+    """
+    site, slug = name
     return {
+        "site": site,
         "room": slug,
         "occupancy": occupancy_people,
         "limit": limit_people,

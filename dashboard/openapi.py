@@ -106,11 +106,21 @@ _PAGE_PARAMETERS = [
         "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     },
 ]
+#: A room's name: ``SITE/ROOM``, or ``ROOM`` alone while only one of the caller's sites has it.
+ROOM_NAME = {
+    "type": "string",
+    "maxLength": 129,
+    "pattern": f"^(?:(?:{SLUG.pattern})/)?(?:{SLUG.pattern})$",
+}
+_ROOM_NAME_TEXT = (
+    "SITE/ROOM (site and room slugs), or ROOM alone while only one of your sites has a room by that "
+    "name (400 when more do)"
+)
 _ROOM_PARAMETER = {
     "name": "room",
     "in": "query",
-    "description": "one room's slug",
-    "schema": {"type": "string", "maxLength": 64, "pattern": f"^(?:{SLUG.pattern})$"},
+    "description": f"one room: {_ROOM_NAME_TEXT}",
+    "schema": ROOM_NAME,
 }
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -128,6 +138,7 @@ _READ_ITEMS: dict[str, dict[str, Any]] = {
     "Crossing": {
         "id": {"type": "integer"},
         "at": _TIME,
+        "site": {"type": "string"},
         "room": {"type": "string"},
         "door": {"type": "string"},
         "direction": {"enum": ["in", "out"]},
@@ -137,6 +148,7 @@ _READ_ITEMS: dict[str, dict[str, Any]] = {
     "Screening": {
         "id": {"type": "integer"},
         "at": _TIME,
+        "site": {"type": "string"},
         "room": {"type": "string"},
         "station": {"type": "string"},
         "decision": {"enum": ["allow", "deny", "retest"]},
@@ -152,6 +164,7 @@ _READ_ITEMS: dict[str, dict[str, Any]] = {
         "at": _TIME,
         "kind": {"type": "string"},
         "severity": {"enum": ["high", "medium", "low"]},
+        "site": {"type": ["string", "null"], "description": "the room's site, or the station's"},
         "room": {"type": ["string", "null"]},
         "station": {"type": ["string", "null"]},
         "detail": {"type": "string"},
@@ -160,6 +173,7 @@ _READ_ITEMS: dict[str, dict[str, Any]] = {
     },
     "RoomQueue": {
         "id": {"type": "integer"},
+        "site": {"type": "string"},
         "room": {"type": "string"},
         "tickets": {
             "type": "object",
@@ -170,6 +184,7 @@ _READ_ITEMS: dict[str, dict[str, Any]] = {
     "StationHealth": {
         "id": {"type": "integer"},
         "name": {"type": "string"},
+        "site": {"type": "string"},
         "room": {"type": "string"},
         "last_seen_at": _NULLABLE_TIME,
         "heard": {"type": "boolean"},
@@ -282,8 +297,9 @@ def document() -> dict[str, Any]:
                 },
                 "Occupancy": {
                     "type": "object",
-                    "required": ["room", "occupancy", "limit", "capacity", "state"],
+                    "required": ["site", "room", "occupancy", "limit", "capacity", "state"],
                     "properties": {
+                        "site": {"type": "string"},
                         "room": {"type": "string"},
                         "occupancy": {"type": "integer", "minimum": 0},
                         "limit": {"type": "integer"},
@@ -324,10 +340,17 @@ def document() -> dict[str, Any]:
                     "summary": "A room's live occupancy against its limit",
                     "security": [{"station": []}, {"session": []}],
                     "parameters": [
-                        {"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}
+                        {
+                            "name": "room",
+                            "in": "path",
+                            "required": True,
+                            "description": f"{_ROOM_NAME_TEXT}; the slash may be sent as %2F",
+                            "schema": ROOM_NAME,
+                        }
                     ],
                     "responses": {
                         "200": {"description": "the room", **_json("Occupancy")},
+                        "400": error,
                         "401": error,
                         "403": error,
                         "404": error,

@@ -19,11 +19,11 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import BigInteger, ColumnElement, Select, select, true
+from sqlalchemy import BigInteger, ColumnElement, Select, false, select, true
 from sqlalchemy.orm import joinedload
 
 from dashboard import alerts as alerts_view
-from dashboard import occupancy, scope, timeutil
+from dashboard import naming, occupancy, scope, timeutil
 from dashboard.auth import login_manager, require_role
 from dashboard.db import get_session, utc_now
 from dashboard.models import (
@@ -33,12 +33,12 @@ from dashboard.models import (
     Role,
     Room,
     Screening,
+    Site,
     Station,
     TicketStatus,
     User,
 )
 from dashboard.openapi import document
-from dashboard.validate import SLUG
 from station.events import API_VERSION
 
 bp = Blueprint("read_api", __name__, url_prefix="/api")
@@ -163,13 +163,21 @@ def _integer(name: str, default: int, low: int, high: int) -> int:
 
 
 def _room_filter(column: Any) -> ColumnElement[bool]:
-    """``?room=SLUG``: rows of that room only (404-like: an unseen room is an empty list)."""
-    slug = request.args.get("room", "")
-    if not slug:
+    """``?room=SITE/ROOM`` (or a ``ROOM`` only one of the user's sites has): rows of that room only.
+
+    An unseen room is an empty list (as if it did not exist); a bare name more of the user's sites
+    have is refused (400, naming them).
+    """
+    reference = request.args.get("room", "")
+    if not reference:
         return true()
-    if not SLUG.fullmatch(slug):
-        raise ReadError("room must be a room's slug (lower-case letters, digits and dashes)", "room")
-    return column.in_(select(Room.id).where(Room.slug == slug))
+    try:
+        found = naming.find_room(get_session(), reference, scope.sites_clause(Room.site_id))
+    except naming.NoSuchRoomError:
+        return false()
+    except naming.RoomNameError as err:
+        raise ReadError(str(err), "room") from None
+    return column == found.id
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -209,15 +217,21 @@ def crossings() -> ResponseReturnValue:
         .where(scope.rooms_clause(Crossing.room_id), _room_filter(Crossing.room_id))
     )
     found = page.rows(statement, Crossing.id)
-    slugs = dict(
-        get_session().execute(select(Room.id, Room.slug).where(Room.id.in_({r.room_id for r in found}))).all()
-    )
+    names = {
+        room_id: (site, room)
+        for room_id, site, room in get_session().execute(
+            select(Room.id, Site.slug, Room.slug)
+            .join(Site, Room.site_id == Site.id)
+            .where(Room.id.in_({r.room_id for r in found}))
+        )
+    }
 
     def shape(row: Crossing) -> dict[str, Any]:
         return {
             "id": row.id,
             "at": _iso(row.at),
-            "room": slugs[row.room_id],
+            "site": names[row.room_id][0],
+            "room": names[row.room_id][1],
             "door": row.door.name,
             "direction": row.direction,
             "counted": row.counted,
@@ -235,7 +249,7 @@ def screenings() -> ResponseReturnValue:
     with_temperatures = current_user.has_role(Role.SUPERVISOR)
     statement = (
         select(Screening)
-        .options(joinedload(Screening.room), joinedload(Screening.station))
+        .options(joinedload(Screening.room).joinedload(Room.site), joinedload(Screening.station))
         .where(scope.rooms_clause(Screening.room_id), _room_filter(Screening.room_id))
     )
 
@@ -243,6 +257,7 @@ def screenings() -> ResponseReturnValue:
         item: dict[str, Any] = {
             "id": row.id,
             "at": _iso(row.at),
+            "site": row.room.site.slug,
             "room": row.room.slug,
             "station": row.station.name,
             "decision": row.decision,
@@ -257,6 +272,13 @@ def screenings() -> ResponseReturnValue:
         return item
 
     return page.answer(page.rows(statement, Screening.id), shape)
+
+
+def _alert_site(alert: Alert) -> str | None:
+    """The slug of the site an alert is of: its room's, else its station's room's (a silent station)."""
+    if alert.room is not None:
+        return alert.room.site.slug
+    return alert.station.room.site.slug if alert.station is not None else None
 
 
 @bp.get(f"{V}/alerts")
@@ -274,7 +296,10 @@ def alerts() -> ResponseReturnValue:
     }[state]
     statement = (
         select(Alert)
-        .options(joinedload(Alert.room), joinedload(Alert.station))
+        .options(
+            joinedload(Alert.room).joinedload(Room.site),
+            joinedload(Alert.station).joinedload(Station.room).joinedload(Room.site),
+        )
         .where(scope.alerts_clause(), chosen, _room_filter(Alert.room_id))
     )
 
@@ -284,6 +309,7 @@ def alerts() -> ResponseReturnValue:
             "at": _iso(row.at),
             "kind": row.kind,
             "severity": str(alerts_view.severity_of(row.kind)),
+            "site": _alert_site(row),
             "room": row.room.slug if row.room else None,
             "station": row.station.name if row.station else None,
             "detail": row.detail,
@@ -319,7 +345,7 @@ def queue() -> ResponseReturnValue:
                 by_room[ticket.room_id].setdefault(ticket.status, []).append(ticket.ticket)
 
     def shape(room: Room) -> dict[str, Any]:
-        return {"id": room.id, "room": room.slug, "tickets": by_room[room.id]}
+        return {"id": room.id, "site": room.site.slug, "room": room.slug, "tickets": by_room[room.id]}
 
     return page.answer(found, shape)
 
@@ -345,6 +371,7 @@ def stations() -> ResponseReturnValue:
         return {
             "id": station.id,
             "name": station.name,
+            "site": station.room.site.slug,
             "room": station.room.slug,
             "last_seen_at": _iso(station.last_seen_at),
             "heard": row.health.heard,

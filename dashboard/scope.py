@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from dashboard.models import Alert, Role, Room, Site, Station
+from dashboard.naming import full_name
 
 if TYPE_CHECKING:
     from dashboard.live import Message
@@ -27,7 +28,9 @@ class StreamStart:
 
     Attributes:
         after_id: The last id the page already has.
-        rooms: Slugs of the rooms whose messages the user sees; ``None`` for every room (admins).
+        rooms: Full names (``SITE/ROOM``, ``naming.full_name``) of the rooms whose messages the user
+            sees; ``None`` for every room (admins). A message names its room by site and slug, so
+            another site's room of the same slug is never let through.
         stations: Names of the stations whose alerts the user sees (alerts of no room, such as a
             silent station's, are matched by station); ignored when ``rooms`` is ``None``.
     """
@@ -47,7 +50,7 @@ class StreamStart:
             return True
         room = message.data.get("room")
         if room:
-            return room in self.rooms
+            return full_name(str(message.data.get("site") or ""), str(room)) in self.rooms
         station = message.data.get("station")
         return bool(station) and station in self.stations
 
@@ -98,12 +101,13 @@ def stream_start(session: Session, after_id: int) -> StreamStart:
     if ids is None:
         return StreamStart(after_id)
     rows = session.execute(
-        select(Room.slug, Station.name)
+        select(Site.slug, Room.slug, Station.name)
+        .join(Site, Room.site_id == Site.id)
         .outerjoin(Station, Station.room_id == Room.id)
         .where(Room.site_id.in_(ids))
     ).all()
-    rooms = frozenset(room for room, _ in rows)
-    stations = frozenset(station for _, station in rows if station is not None)
+    rooms = frozenset(full_name(site, room) for site, room, _ in rows)
+    stations = frozenset(station for _, _, station in rows if station is not None)
     return StreamStart(after_id, rooms=rooms, stations=stations)
 
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from dashboard import audit, manage, scope
+from dashboard import audit, manage, naming, scope
 from dashboard.auth import end_sessions, require_role
 from dashboard.db import get_session
 from dashboard.i18n import _n
@@ -100,25 +100,33 @@ def add_room() -> ResponseReturnValue:
     except SetupError as err:
         db.rollback()
         return _settings_page(400, error=translated(err))
-    flash(_("Room %(room)s added.", room=room.slug), "ok")
+    flash(_("Room %(room)s added.", room=naming.room_name(room)), "ok")
     return redirect(url_for("settings.index"))
 
 
-@bp.post("/rooms/<room>")
+def _own_room(site: str, room: str) -> Room:
+    """Room ``room`` of site ``site``; 404 unless the user sees it."""
+    found = naming.find_room_or_none(
+        get_session(), naming.full_name(site, room), scope.sites_clause(Room.site_id)
+    )
+    if found is None:
+        abort(404, _("No such room."))
+    return found
+
+
+@bp.post("/sites/<site>/rooms/<room>")
 @require_role(Role.SUPERVISOR)
-def update_room(room: str) -> ResponseReturnValue:
+def update_room(site: str, room: str) -> ResponseReturnValue:
     """Change a room's name, capacity or share (and so its limit)."""
     db = get_session()
-    found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
-    if found is None or not scope.may_see_room(found):
-        abort(404, _("No such room."))
+    found = _own_room(site, room)
     try:
         capacity = manage.check_capacity(int(_number("capacity", int)))
         share = request.form.get("share", "").strip()
         manage.check_share(share)
         manage.set_room(
             db,
-            found.slug,
+            naming.room_name(found),
             capacity_people=capacity,
             share=share,
             name=request.form.get("name", ""),
@@ -128,21 +136,55 @@ def update_room(room: str) -> ResponseReturnValue:
     except SetupError as err:
         db.rollback()
         return _settings_page(400, error=translated(err))
-    flash(_("Room %(room)s saved: limit %(limit)s.", room=found.slug, limit=found.limit_people), "ok")
+    flash(
+        _("Room %(room)s saved: limit %(limit)s.", room=naming.room_name(found), limit=found.limit_people),
+        "ok",
+    )
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/sites")
+@require_role(Role.ADMIN)
+def add_site() -> ResponseReturnValue:
+    """Add a site on its own, with its name, address and time zone (admins: sites are theirs to make)."""
+    db = get_session()
+    try:
+        site = manage.add_site(
+            db,
+            request.form.get("site", "").strip(),
+            request.form.get("name", ""),
+            request.form.get("address", ""),
+            request.form.get("time_zone", "").strip() or "Asia/Jakarta",
+            actor=current_user.username,
+        )
+    except SetupError as err:
+        db.rollback()
+        return _settings_page(400, error=translated(err))
+    flash(_("Site %(site)s added.", site=site.name), "ok")
     return redirect(url_for("settings.index"))
 
 
 @bp.post("/sites/<site>")
 @require_role(Role.SUPERVISOR)
 def update_site(site: str) -> ResponseReturnValue:
-    """Change a site's time zone: its days, reports and times shown follow it."""
+    """Change a site's name, address or time zone: its days, reports and times shown follow the zone.
+
+    A field the form leaves out stays as it is.
+    """
     db = get_session()
     found = db.execute(select(Site).where(Site.slug == site)).scalar_one_or_none()
     ids = scope.site_ids()
     if found is None or (ids is not None and found.id not in ids):
         abort(404, _("No such site."))
     try:
-        manage.set_site(db, site, time_zone=request.form.get("time_zone", ""), actor=current_user.username)
+        manage.set_site(
+            db,
+            site,
+            time_zone=request.form.get("time_zone"),
+            name=request.form.get("name"),
+            address=request.form.get("address"),
+            actor=current_user.username,
+        )
     except SetupError as err:
         db.rollback()
         return _settings_page(400, error=translated(err))
@@ -155,15 +197,13 @@ def update_site(site: str) -> ResponseReturnValue:
 def add_station() -> ResponseReturnValue:
     """Register a station and show its token once."""
     db = get_session()
-    room = db.execute(select(Room).where(Room.slug == request.form.get("room", ""))).scalar_one_or_none()
-    if room is not None and not scope.may_see_room(room):
-        return _settings_page(400, error=_("No such room."))
+    try:
+        room = naming.find_room(db, request.form.get("room", ""), scope.sites_clause(Room.site_id))
+    except naming.RoomNameError as err:
+        return _settings_page(400, error=translated(err))
     try:
         station, token = manage.add_station(
-            db,
-            request.form.get("name", "").strip(),
-            request.form.get("room", ""),
-            actor=current_user.username,
+            db, request.form.get("name", "").strip(), naming.room_name(room), actor=current_user.username
         )
     except SetupError as err:
         db.rollback()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from dashboard import alerts as alerts_view
-from dashboard import audit, chart_data, charts, correct, jobs, live, occupancy, scope, timeutil
+from dashboard import audit, chart_data, charts, correct, jobs, live, naming, occupancy, scope, timeutil
 from dashboard.auth import require_role, safe_next
 from dashboard.db import get_session, utc_now
 from dashboard.manage import LOCALES
@@ -67,26 +67,50 @@ def overview() -> ResponseReturnValue:
     )
 
 
+@bp.get("/sites/<site>/rooms/<room>")
+@require_role(Role.GUARD)
+def room_page(site: str, room: str) -> ResponseReturnValue:
+    """A room today: its occupancy curve, counted figures, crossings and corrections."""
+    return _room_page(_own_room(site, room))
+
+
 @bp.get("/rooms/<room>")
 @require_role(Role.GUARD)
-def room_page(room: str) -> ResponseReturnValue:
-    """A room today: its occupancy curve, counted figures, crossings and corrections."""
-    return _room_page(room)
+def old_room_page(room: str) -> ResponseReturnValue:
+    """The room's page at its old address, sent on to its site's (one of the user's sites has ``room``).
+
+    404 when none of them has a room ``room``, or more than one does.
+    """
+    try:
+        found = naming.find_room_or_none(get_session(), room, scope.sites_clause(Room.site_id))
+    except naming.AmbiguousRoomError:
+        found = None
+    if found is None:
+        abort(404, _("No such room."))
+    return redirect(url_for("ui.room_page", site=found.site.slug, room=found.slug), 302)
 
 
-@bp.post("/rooms/<room>/correct")
+def _own_room(site: str, room: str) -> Room:
+    """Room ``room`` of site ``site`` (its site loaded); 404 unless the user sees it."""
+    found = naming.find_room_or_none(
+        get_session(), naming.full_name(site, room), scope.sites_clause(Room.site_id)
+    )
+    if found is None:
+        abort(404, _("No such room."))
+    return found
+
+
+@bp.post("/sites/<site>/rooms/<room>/correct")
 @require_role(Role.SUPERVISOR)
-def correct_count(room: str) -> ResponseReturnValue:
+def correct_count(site: str, room: str) -> ResponseReturnValue:
     """A supervisor corrects the room's count (+N, -N or set to N), with a reason; audited."""
     db = get_session()
-    found = db.execute(select(Room).where(Room.slug == room)).scalar_one_or_none()
-    if found is None or not scope.may_see_room(found):
-        abort(404, _("No such room."))
+    found = _own_room(site, room)
     kind, raw = request.form.get("kind", "set"), request.form.get("people", "").strip()
     try:
         amount = int(raw)
     except ValueError:
-        return _room_page(room, 400, error=_("Enter a whole number of people."))
+        return _room_page(found, 400, error=_("Enter a whole number of people."))
     try:
         after = correct.correct(
             db,
@@ -100,21 +124,17 @@ def correct_count(room: str) -> ResponseReturnValue:
         )
     except correct.CorrectionError as err:
         db.rollback()
+        found = _own_room(site, room)
         if err.needs_confirmation:
-            return _room_page(room, 409, error=str(err), confirm=True)
-        return _room_page(room, 400, error=str(err))
-    flash(_("Count of %(room)s corrected: %(count)s.", room=found.slug, count=after.occupancy_people), "ok")
-    return redirect(url_for("ui.room_page", room=room))
+            return _room_page(found, 409, error=str(err), confirm=True)
+        return _room_page(found, 400, error=str(err))
+    flash(_("Count of %(room)s corrected: %(count)s.", room=found.name, count=after.occupancy_people), "ok")
+    return redirect(url_for("ui.room_page", site=site, room=room))
 
 
-def _room_page(room: str, status: int = 200, **extra: object) -> ResponseReturnValue:
+def _room_page(found: Room, status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     live_after = live.last_id(db)
-    found = db.execute(
-        select(Room).options(joinedload(Room.site)).where(Room.slug == room)
-    ).scalar_one_or_none()
-    if found is None or not scope.may_see_room(found):
-        abort(404, _("No such room."))
     zone_name = found.site.time_zone  # the room's day and times on its site's clock
     day = timeutil.today(zone_name)
     since, until = timeutil.day_bounds(day, zone_name)
@@ -216,7 +236,7 @@ def _alerts_page(status: int = 200, error: str | None = None) -> ResponseReturnV
     now = utc_now()
     sites = scope.visible_sites(db)
     try:
-        filters = alerts_view.AlertFilters.from_args(request.args)
+        filters = alerts_view.AlertFilters.from_args(request.args, db)
     except alerts_view.AlertFilterError as err:
         filters, error, status = alerts_view.AlertFilters(), translated(err), 400
     rows = db.execute(filters.query(now).limit(alerts_view.PAGE_ALERTS)).scalars()

@@ -1,9 +1,11 @@
 // Live updates: the page's one connection to the dashboard's Server-Sent Events.
 // Every message is dispatched as a DOM event, "gerbang:live" on document with detail {kind, data, id},
 // so other scripts (notice.js) share this connection instead of opening their own. It updates the
-// room cards and the overview's alert list itself; a page region marked data-live-region (with
-// data-live-kinds, and data-live-room to follow one room only) is fetched again from the server and
-// swapped in when a message of its kinds arrives. The #live-lost banner shows while the stream is
+// room cards itself; a page region marked data-live-region (with data-live-kinds, and data-live-site
+// with data-live-room to follow one room only) is fetched again from the server and swapped in when
+// a message of its kinds arrives (the overview's open alerts among them, so a new alert shows as the
+// full line the server renders). A room is known by its site and its slug together: two sites may
+// each have a "hall", and one's messages never touch the other's card or regions. The #live-lost banner shows while the stream is
 // down and clears when it is back. Loaded from a file (the Content-Security-Policy forbids inline
 // scripts). Message text goes in with textContent only, never as HTML.
 (function () {
@@ -56,13 +58,16 @@
   document.addEventListener("gerbang:live", function (event) {
     var detail = event.detail;
     if (detail.kind === "occupancy") { onOccupancy(detail.data); }
-    if (detail.kind === "alert") { onAlert(detail.data); }
     scheduleRefresh(detail.kind, detail.data);
   });
 
+  function sameRoom(element, prefix, data) {
+    return element.getAttribute(prefix + "room") === data.room && element.getAttribute(prefix + "site") === data.site;
+  }
+
   function onOccupancy(data) {
     document.querySelectorAll(".card[data-room]").forEach(function (card) {
-      if (card.getAttribute("data-room") !== data.room) { return; }
+      if (!sameRoom(card, "data-", data)) { return; }
       card.querySelector(".count").textContent = String(data.occupancy);
       card.querySelector(".limit").textContent = String(data.limit);
       card.classList.remove("state-open", "state-near", "state-full");
@@ -72,18 +77,6 @@
     });
   }
 
-  function onAlert(data) {
-    var list = document.getElementById("live-alerts");
-    if (!list) { return; }
-    var none = list.querySelector("li.none");
-    if (none) { none.remove(); }
-    var item = document.createElement("li");
-    item.className = "alert kind-" + String(data.kind).replace(/[^a-z_]/g, "");
-    var kind = list.getAttribute("data-" + String(data.kind)) || String(data.kind);
-    item.textContent = [kind, data.room || "", data.station || "", data.detail || ""].join(" · ");
-    list.insertBefore(item, list.firstChild);
-  }
-
   // Regions fetched again: several messages in a burst cost one request.
   var refreshTimer = null;
   var pending = {};
@@ -91,8 +84,8 @@
   function follows(region, kind, data) {
     var kinds = (region.getAttribute("data-live-kinds") || "").split(" ");
     if (kinds.indexOf(kind) < 0) { return false; }
-    var room = region.getAttribute("data-live-room");
-    return !room || !data.room || data.room === room;
+    // a region of one room follows that room's messages, and those of no room (a silent station's)
+    return !region.hasAttribute("data-live-room") || !data.room || sameRoom(region, "data-live-", data);
   }
 
   function scheduleRefresh(kind, data) {

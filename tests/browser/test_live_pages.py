@@ -43,7 +43,7 @@ LIVE_PAGES = [
         "lens covered",
     ),
     # the room's crossings table gains the entry
-    ("/rooms/lobby", [event("crossing", direction="in")], "#room-crossings", "in"),
+    ("/sites/kantor-pusat/rooms/lobby", [event("crossing", direction="in")], "#room-crossings", "in"),
 ]
 
 
@@ -67,7 +67,7 @@ def test_a_monitoring_page_changes_without_a_reload_when_an_event_arrives(
 def test_the_room_page_card_and_figures_follow_the_count(dashboard_page, dashboard_site: Site) -> None:
     page, site = dashboard_page, dashboard_site
     log_in(page, "siti")
-    page.goto("/rooms/lobby")
+    page.goto("/sites/kantor-pusat/rooms/lobby")
     count = int(page.locator('.card[data-room="lobby"] .count').inner_text())
     page.evaluate("window.notReloaded = true")
     post_events(site, event("crossing", direction="in"), event("crossing", direction="in"))
@@ -168,7 +168,7 @@ def restartable(tmp_path) -> Iterator[Served]:
         "/",  # the overview
         "/alerts",  # the alerts page
         "/queue",  # the queue page
-        "/rooms/lobby",  # a room
+        "/sites/kantor-pusat/rooms/lobby",  # a room
     ],
 )
 def test_a_monitoring_page_says_when_it_has_lost_the_connection(

@@ -122,7 +122,7 @@ def test_a_fever_shows_a_notice_on_the_open_page(
     page = context.new_page()
     page.set_default_timeout(10_000)
     log_in(page, "ani-en")
-    page.goto("/rooms/lobby")
+    page.goto("/sites/kantor-pusat/rooms/lobby")
     notice = page.locator("#notice")
     expect(notice).to_be_hidden()
     page.wait_for_function("window.gerbangBeeps === 0")

@@ -38,6 +38,7 @@ def test_accepted_events_move_the_count(client: FlaskClient, lobby: str) -> None
     status, body = post(client, lobby, crossing("in"), crossing("in"), crossing("out"), screening())
     assert (status, body) == (200, {"accepted": 4, "duplicates": 0})
     assert occupancy(client, lobby) == {
+        "site": "kantor-pusat",
         "room": "lobby",
         "occupancy": 1,
         "limit": 5,

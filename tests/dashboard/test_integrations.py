@@ -52,10 +52,14 @@ class Collecting:
 
 
 OCCUPANCY = Message(
-    7, "occupancy", {"room": "aula-1", "occupancy": 3, "limit": 5, "capacity": 10, "state": "open"}
+    7,
+    "occupancy",
+    {"site": "kantor", "room": "aula-1", "occupancy": 3, "limit": 5, "capacity": 10, "state": "open"},
 )
 ALERT = Message(
-    8, "alert", {"id": 1, "kind": "fever", "room": "aula-1", "station": "gate-1", "detail": "38.2 °C"}
+    8,
+    "alert",
+    {"id": 1, "kind": "fever", "site": "kantor", "room": "aula-1", "station": "gate-1", "detail": "38.2 °C"},
 )
 
 
@@ -66,12 +70,33 @@ def test_mqtt_announces_a_room_once_then_publishes_its_state_retained() -> None:
     sink.deliver(OCCUPANCY)
     topics = [(topic, retain) for topic, _, retain in publisher.published]
     assert topics == [
-        ("homeassistant/sensor/gerbang_aula_1/occupancy/config", True),
-        ("homeassistant/binary_sensor/gerbang_aula_1/full/config", True),
-        ("gerbang/rooms/aula-1/occupancy", True),
-        ("gerbang/rooms/aula-1/occupancy", True),
+        ("homeassistant/sensor/gerbang_kantor_aula_1/occupancy/config", True),
+        ("homeassistant/binary_sensor/gerbang_kantor_aula_1/full/config", True),
+        ("gerbang/sites/kantor/rooms/aula-1/occupancy", True),
+        ("gerbang/sites/kantor/rooms/aula-1/occupancy", True),
     ]
     assert publisher.published[2][1] == OCCUPANCY.data
+
+
+def test_mqtt_keeps_two_sites_rooms_of_the_same_name_apart() -> None:
+    publisher = FakePublisher()
+    sink = MqttSink(publisher, discovery_prefix=None)
+    for site, count in (("a", 3), ("b", 9)):
+        data = {
+            "site": site,
+            "room": "hall",
+            "occupancy": count,
+            "limit": 10,
+            "capacity": 20,
+            "state": "open",
+        }
+        sink.deliver(Message(count, "occupancy", data))
+    assert [(topic, body["occupancy"]) for topic, body, _ in publisher.published] == [
+        ("gerbang/sites/a/rooms/hall/occupancy", 3),
+        ("gerbang/sites/b/rooms/hall/occupancy", 9),
+    ]
+    (_, a), (_, b) = discovery(("a", "hall"), "x")[0], discovery(("b", "hall"), "y")[0]
+    assert a["unique_id"] != b["unique_id"]
 
 
 def test_mqtt_alerts_are_not_retained() -> None:
@@ -81,10 +106,11 @@ def test_mqtt_alerts_are_not_retained() -> None:
 
 
 def test_discovery_documents_point_at_the_state_topic() -> None:
-    (sensor_topic, sensor), (binary_topic, binary) = discovery("lobby", "gerbang/rooms/lobby/occupancy")
-    assert sensor_topic == "homeassistant/sensor/gerbang_lobby/occupancy/config"
-    assert binary_topic == "homeassistant/binary_sensor/gerbang_lobby/full/config"
-    assert sensor["state_topic"] == binary["state_topic"] == "gerbang/rooms/lobby/occupancy"
+    state = "gerbang/sites/kantor-pusat/rooms/lobby/occupancy"
+    (sensor_topic, sensor), (binary_topic, binary) = discovery(("kantor-pusat", "lobby"), state)
+    assert sensor_topic == "homeassistant/sensor/gerbang_kantor_pusat_lobby/occupancy/config"
+    assert binary_topic == "homeassistant/binary_sensor/gerbang_kantor_pusat_lobby/full/config"
+    assert sensor["state_topic"] == binary["state_topic"] == state
     assert sensor["value_template"] == "{{ value_json.occupancy }}"
     assert sensor["unique_id"] != binary["unique_id"]
     assert sensor["device"] == binary["device"]

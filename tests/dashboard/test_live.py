@@ -60,7 +60,14 @@ def test_the_stream_carries_occupancy_and_alerts(
     assert response.mimetype == "text/event-stream"
     got = messages(response.get_data(as_text=True))
     assert [kind for _, kind, _ in got] == ["occupancy", "alert"]
-    assert got[0][2] == {"room": "lobby", "occupancy": 2, "limit": 2, "capacity": 4, "state": "full"}
+    assert got[0][2] == {
+        "site": "kantor-pusat",
+        "room": "lobby",
+        "occupancy": 2,
+        "limit": 2,
+        "capacity": 4,
+        "state": "full",
+    }
     assert got[1][2]["kind"] == "fever"
     assert got[1][2]["room"] == "lobby"
 

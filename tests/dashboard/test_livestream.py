@@ -10,22 +10,24 @@ from dashboard.live import Message
 from dashboard.livestream import QUEUE_BATCHES, Batch, LiveHub, Subscriber
 from dashboard.scope import StreamStart
 
-LOBBY = Message(11, "occupancy", {"room": "lobby", "occupancy": 1})
-GUDANG = Message(12, "occupancy", {"room": "gudang", "occupancy": 5})
-SILENT = Message(13, "alert", {"kind": "station_silent", "room": None, "station": "gate-1"})
-ORPHAN = Message(14, "alert", {"kind": "events_set_aside", "room": None, "station": None})
-ALL = [LOBBY, GUDANG, SILENT, ORPHAN]
-LOBBY_ONLY = StreamStart(0, rooms=frozenset({"lobby"}), stations=frozenset({"gate-1"}))
+LOBBY = Message(11, "occupancy", {"site": "kantor-pusat", "room": "lobby", "occupancy": 1})
+GUDANG = Message(12, "occupancy", {"site": "cabang", "room": "gudang", "occupancy": 5})
+SILENT = Message(13, "alert", {"kind": "station_silent", "site": None, "room": None, "station": "gate-1"})
+ORPHAN = Message(14, "alert", {"kind": "events_set_aside", "site": None, "room": None, "station": None})
+OTHER_LOBBY = Message(15, "occupancy", {"site": "cabang", "room": "lobby", "occupancy": 9})  # same slug
+ALL = [LOBBY, GUDANG, SILENT, ORPHAN, OTHER_LOBBY]
+LOBBY_ONLY = StreamStart(0, rooms=frozenset({"kantor-pusat/lobby"}), stations=frozenset({"gate-1"}))
 
 
 @pytest.mark.parametrize(
     ("start", "after_id", "ids"),
     [
         # an admin's stream carries everything after its position
-        (StreamStart(0), 0, [11, 12, 13, 14]),
+        (StreamStart(0), 0, [11, 12, 13, 14, 15]),
         # ... and nothing it already has
-        (StreamStart(0), 12, [13, 14]),
-        # a lobby guard: lobby's count, and the silent alert of its station (no room named)
+        (StreamStart(0), 12, [13, 14, 15]),
+        # a lobby guard: lobby's count, and the silent alert of its station (no room named); never
+        # the count of another site's room that is also called lobby
         (LOBBY_ONLY, 0, [11, 13]),
         # a guard of no site: nothing at all
         (StreamStart(0, rooms=frozenset()), 0, []),

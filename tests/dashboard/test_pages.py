@@ -54,7 +54,7 @@ def test_a_script_tag_as_a_room_name_is_shown_as_text(
         "/settings/rooms", data={"site": "kantor-pusat", "room": "aula", "name": name, "capacity": "8"}
     )
     assert response.status_code == 302
-    for path in ("/", "/rooms/aula", "/settings/", "/corrections", "/queue"):
+    for path in ("/", "/sites/kantor-pusat/rooms/aula", "/settings/", "/corrections", "/queue"):
         page = client.get(path).text
         assert name not in page, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
@@ -74,7 +74,7 @@ def test_room_page_draws_the_curve_and_lists_crossings(client: FlaskClient, lobb
         crossing("in"),
         correction(delta=1, by="budi", reason="missed"),
     )
-    page = client.get("/rooms/lobby").text
+    page = client.get("/sites/kantor-pusat/rooms/lobby").text
     assert '<svg class="chart"' in page
     assert 'class="curve"' in page
     assert "no (room at 0)" in page  # the exit that found the room empty
@@ -254,11 +254,13 @@ def test_report_errors(client: FlaskClient, supervisor) -> None:
 
 
 def test_settings_change_a_rooms_limit(app: Flask, client: FlaskClient, lobby: str, supervisor) -> None:
-    response = client.post("/settings/rooms/lobby", data={"name": "Lobi", "capacity": "30", "share": "0.4"})
+    response = client.post(
+        "/settings/sites/kantor-pusat/rooms/lobby", data={"name": "Lobi", "capacity": "30", "share": "0.4"}
+    )
     assert response.status_code == 302
     assert client.get("/api/v1/rooms/lobby/occupancy").get_json()["limit"] == 12
     for bad in ({"capacity": "many", "share": "0.5"}, {"capacity": "10", "share": "2"}):
-        assert client.post("/settings/rooms/lobby", data=bad).status_code == 400
+        assert client.post("/settings/sites/kantor-pusat/rooms/lobby", data=bad).status_code == 400
     with new_session(app) as session:
         assert session.execute(select(Room.name)).scalar_one() == "Lobi"
 
@@ -315,7 +317,7 @@ def test_a_supervisor_corrects_the_count_on_the_room_page(
     app: Flask, client: FlaskClient, lobby: str, supervisor, form: dict, status: int, count: int
 ) -> None:
     post(client, lobby, crossing("in"), crossing("in"))
-    response = client.post("/rooms/lobby/correct", data=form)
+    response = client.post("/sites/kantor-pusat/rooms/lobby/correct", data=form)
     assert response.status_code == status, response.text
     with new_session(app) as session:
         assert session.execute(select(Room.occupancy_people)).scalar_one() == count
@@ -329,7 +331,7 @@ def test_a_supervisor_corrects_the_count_on_the_room_page(
     if status == 409:
         assert 'name="confirm"' in response.text  # the second step is offered
     if status == 302:
-        page = client.get("/rooms/lobby").text
+        page = client.get("/sites/kantor-pusat/rooms/lobby").text
         assert "recount" in page or "side door" in page  # listed with the others, marked as the dashboard's
 
 
@@ -337,7 +339,9 @@ def test_a_guard_cannot_correct_from_the_dashboard(
     client: FlaskClient, lobby: str, login: Callable[[Role], FlaskClient]
 ) -> None:
     login(Role.GUARD)
-    response = client.post("/rooms/lobby/correct", data={"kind": "set", "people": "3", "reason": "x"})
+    response = client.post(
+        "/sites/kantor-pusat/rooms/lobby/correct", data={"kind": "set", "people": "3", "reason": "x"}
+    )
     assert response.status_code == 403
 
 
@@ -359,7 +363,7 @@ def test_a_site_in_wit_reports_its_day_and_times_on_its_own_clock(
     assert '<td class="peak">2 / 5</td>' in page  # the count carried over from the evening, plus one
     assert "Peak at (WIT)" in page
     assert "<td>00:30</td>" in page  # the peak, on the site's clock
-    room = client.get("/rooms/lobby").text
+    room = client.get("/sites/kantor-pusat/rooms/lobby").text
     assert "· WIT" in room
     assert "00:30:00" in room
     settings = client.get("/settings/").text

@@ -68,7 +68,7 @@ def test_one_day_has_charts_per_hour(two_days: FlaskClient) -> None:
 
 
 def test_the_room_page_compares_days_and_counts_per_hour(two_days: FlaskClient) -> None:
-    page = two_days.get("/rooms/lobby").text
+    page = two_days.get("/sites/kantor-pusat/rooms/lobby").text
     assert page.count('<div class="chart-box">') == 2
     assert '<li class="compare-day">yesterday</li>' in page
     assert 'class="bar-in"' in page

@@ -131,7 +131,9 @@ def test_settings_changes_are_audited_with_who_made_them(
     app: Flask, client: FlaskClient, lobby: str, login: Callable
 ) -> None:
     login(Role.SUPERVISOR)
-    client.post("/settings/rooms/lobby", data={"capacity": "20", "share": "0.5", "name": "Lobby"})
+    client.post(
+        "/settings/sites/kantor-pusat/rooms/lobby", data={"capacity": "20", "share": "0.5", "name": "Lobby"}
+    )
     client.post("/settings/rooms", data={"site": "kantor-pusat", "room": "aula", "capacity": "50"})
     client.post("/settings/stations", data={"name": "gate-2", "room": "aula"})
     made = [(e.actor, e.action) for e in audit_entries(app) if e.actor == "user-supervisor"]

@@ -98,7 +98,7 @@ def test_occupancy_and_alerts_reach_mqtt_and_a_signed_webhook(dashboard_app: tup
     subscriber.on_message = on_message
     subscriber.connect(*BROKER)
     subscriber.loop_start()
-    node = f"gerbang_{room.replace('-', '_')}"
+    node = f"gerbang_kantor_{room}".replace("-", "_")
     subscribed = subscriber.subscribe([(f"test-{room}/#", 1), (f"homeassistant/+/{node}/#", 1)])
     assert subscribed[0] == paho.MQTT_ERR_SUCCESS
     time.sleep(0.3)
@@ -122,9 +122,10 @@ def test_occupancy_and_alerts_reach_mqtt_and_a_signed_webhook(dashboard_app: tup
         forwarder = Forwarder(OutboxReader(get_engine(app), start), PollingNotifier(0.05), sinks)
         assert forwarder.run_once() == 2
         assert forwarder.failures == 0
-        state_topic = f"test-{room}/rooms/{room}/occupancy"
+        state_topic = f"test-{room}/sites/kantor/rooms/{room}/occupancy"
         assert wait_until(lambda: {state_topic, f"test-{room}/alerts"} <= set(got), 10), got
         assert got[state_topic][0] == {
+            "site": "kantor",
             "room": room,
             "occupancy": 1,
             "limit": 2,
@@ -140,7 +141,7 @@ def test_occupancy_and_alerts_reach_mqtt_and_a_signed_webhook(dashboard_app: tup
         subscriber.disconnect()
         subscriber.loop_stop()
         for topic in (
-            f"test-{room}/rooms/{room}/occupancy",
+            f"test-{room}/sites/kantor/rooms/{room}/occupancy",
             f"homeassistant/sensor/{node}/occupancy/config",
             f"homeassistant/binary_sensor/{node}/full/config",
         ):
