@@ -212,7 +212,15 @@ def test_pages_carry_no_inline_script_or_style(
 ) -> None:
     make_room("lobby")
     login(Role.ADMIN)
-    for path in ("/", "/sites/kantor-pusat/rooms/lobby", "/screenings", "/alerts", "/settings/", "/settings/users", "/queue"):
+    for path in (
+        "/",
+        "/sites/kantor-pusat/rooms/lobby",
+        "/screenings",
+        "/alerts",
+        "/settings/",
+        "/settings/users",
+        "/queue",
+    ):
         page = client.get(path).text
         assert "<script>" not in page
         assert "<script src=" in page

@@ -340,6 +340,64 @@ def test_set_site_gives_the_site_its_time_zone(runner, app: Flask) -> None:
     assert "is not a time zone; use Asia/Jakarta (WIB)" in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "output"),
+    [
+        # a site on its own, with its name, address and zone
+        (
+            [
+                "add-site",
+                "jayapura",
+                "--name",
+                "Kantor Jayapura",
+                "--address",
+                "Jl. Ahmad Yani 1",
+                "--time-zone",
+                "Asia/Jayapura",
+            ],
+            0,
+            "site jayapura (Kantor Jayapura): time zone Asia/Jayapura\n",
+        ),
+        # only its slug: named by it, on Jakarta's clock
+        (["add-site", "bandung"], 0, "site bandung (bandung): time zone Asia/Jakarta\n"),
+        # a zone that is none: said clearly
+        (
+            ["add-site", "bandung", "--time-zone", "WIB"],
+            1,
+            "'WIB' is not a time zone; use Asia/Jakarta (WIB)",
+        ),
+        # not a slug
+        (["add-site", "Kantor Bandung"], 1, "SITE must be a slug"),
+    ],
+)
+def test_add_site_adds_a_site_on_its_own(runner, app: Flask, args: list, code: int, output: str) -> None:
+    result = runner.invoke(args)
+    assert result.exit_code == code, result.output
+    assert output in result.output
+
+
+def test_a_site_added_on_its_own_takes_rooms_and_an_address_later(runner, app: Flask) -> None:
+    from dashboard.models import Site
+
+    assert runner.invoke(["add-site", "jayapura", "--time-zone", "Asia/Jayapura"]).exit_code == 0
+    assert runner.invoke(["add-site", "jayapura"]).output.endswith("site 'jayapura' exists already\n")
+    assert runner.invoke(["add-room", "jayapura", "loket", "--capacity", "10"]).exit_code == 0
+    result = runner.invoke(["set-site", "jayapura", "--address", "Jl. Sentani 2", "--name", "Jayapura"])
+    assert (result.exit_code, result.output) == (0, "site jayapura: time zone Asia/Jayapura (WIT)\n")
+    with new_session(app) as session:
+        site = session.execute(select(Site)).scalar_one()
+        assert (site.name, site.address, [room.slug for room in site.rooms]) == (
+            "Jayapura",
+            "Jl. Sentani 2",
+            ["loket"],
+        )
+    # add-room still makes a site it has not met (named by its slug, no address)
+    assert runner.invoke(["add-room", "sorong", "loket", "--capacity", "10"]).exit_code == 0
+    with new_session(app) as session:
+        made = session.execute(select(Site).where(Site.slug == "sorong")).scalar_one()
+        assert (made.name, made.address) == ("sorong", "")
+
+
 def test_a_lowered_limit_that_leaves_the_room_over_it_raises_the_alert_once(
     runner, app: Flask, client
 ) -> None:

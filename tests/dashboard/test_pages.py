@@ -390,3 +390,76 @@ def test_a_supervisor_sets_a_sites_time_zone(
         assert session.execute(select(Site.time_zone)).scalar_one() == stored
     if status == 400:
         assert "is not a time zone" in response.text
+
+
+def test_a_supervisor_names_a_site_and_gives_its_address(
+    app: Flask, client: FlaskClient, lobby: str, supervisor
+) -> None:
+    form = {
+        "name": "Kantor Pusat Jakarta",
+        "address": "Jl. Medan Merdeka 9, Jakarta",
+        "time_zone": "Asia/Jakarta",
+    }
+    assert client.post("/settings/sites/kantor-pusat", data=form).status_code == 302
+    overview = client.get("/").text
+    assert "<h2>Kantor Pusat Jakarta</h2>" in overview
+    assert "Jl. Medan Merdeka 9, Jakarta" in overview
+    room = client.get("/sites/kantor-pusat/rooms/lobby").text
+    assert "<small>Kantor Pusat Jakarta ·" in room
+    assert "Jl. Medan Merdeka 9, Jakarta" in room
+    assert 'value="Jl. Medan Merdeka 9, Jakarta"' in client.get("/settings/").text
+    # adding a site is an admin's: a supervisor sees no form and is refused
+    assert 'id="add-site"' not in client.get("/settings/").text
+    assert client.post("/settings/sites", data={"site": "cabang"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "words"),
+    [
+        # a site with its name, address and zone
+        (
+            {
+                "site": "cabang",
+                "name": "Cabang Jayapura",
+                "address": "Jl. Ahmad Yani 1",
+                "time_zone": "Asia/Jayapura",
+            },
+            302,
+            None,
+        ),
+        # a zone that is none: a clear message
+        (
+            {"site": "cabang", "time_zone": "WIT"},
+            400,
+            "&#39;WIT&#39; is not a time zone; use Asia/Jakarta (WIB)",
+        ),
+        # a slug that is none
+        ({"site": "Cabang Satu"}, 400, "SITE must be a slug"),
+        # a site that exists
+        ({"site": "kantor-pusat"}, 400, "site &#39;kantor-pusat&#39; exists already"),
+    ],
+)
+def test_an_admin_adds_a_site_on_its_own(
+    app: Flask, client: FlaskClient, login, lobby: str, form: dict, status: int, words: str | None
+) -> None:
+    login(Role.ADMIN)
+    assert 'id="add-site"' in client.get("/settings/").text
+    response = client.post("/settings/sites", data=form)
+    assert response.status_code == status, response.text[:500]
+    if words is not None:
+        assert words in response.text
+        return
+    with new_session(app) as session:
+        from dashboard.models import Site
+
+        site = session.execute(select(Site).where(Site.slug == "cabang")).scalar_one()
+        assert (site.name, site.address, site.time_zone) == (
+            "Cabang Jayapura",
+            "Jl. Ahmad Yani 1",
+            "Asia/Jayapura",
+        )
+    assert "Cabang Jayapura" in client.get("/settings/").text
+    # rooms come later, to the site made here
+    room = {"site": "cabang", "room": "lobby", "capacity": "8"}
+    assert client.post("/settings/rooms", data=room).status_code == 302
+    assert client.get("/sites/cabang/rooms/lobby").status_code == 200
