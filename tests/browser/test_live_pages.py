@@ -3,9 +3,11 @@ arrives, and says when it has lost the connection (and stops saying so when it i
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -188,5 +190,105 @@ def test_a_monitoring_page_says_when_it_has_lost_the_connection(
         expect(banner).to_contain_text("Connection to the dashboard lost")
         restartable.start()  # and comes back on the same address
         expect(banner).to_be_hidden(timeout=20_000)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def two_lobbies(tmp_path) -> Iterator[tuple[Served, dict[str, str]]]:
+    """Two sites each with a room called lobby, a station in each, and ani, supervisor of both."""
+    url = f"sqlite:///{tmp_path / 'dashboard.sqlite3'}"
+    upgrade(url)
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "browser tests",
+            "SESSION_COOKIE_SECURE": False,
+            "LIVE_STREAM_S": 30.0,
+        }
+    )
+    with new_session(app) as session:
+        manage.add_site(session, "kantor-pusat", "Kantor Pusat", "Jl. Medan Merdeka 9", "Asia/Jakarta")
+        manage.add_site(session, "cabang", "Cabang Jayapura", "Jl. Ahmad Yani 1", "Asia/Jayapura")
+        tokens = {}
+        for site, station in (("kantor-pusat", "gate-1"), ("cabang", "gate-2")):
+            manage.add_room(session, site, "lobby", 10, 0.5)
+            tokens[site] = manage.add_station(session, station, f"{site}/lobby")[1]
+        manage.create_user(
+            session, "ani", PASSWORD, Role.SUPERVISOR, locale="en", sites=["kantor-pusat", "cabang"]
+        )
+    served = Served(app)
+    served.start()
+    yield served, tokens
+    served.stop()
+    get_engine(app).dispose()
+
+
+def post_to(port: int, token: str, *events: dict) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/events",
+        data=json.dumps({"events": list(events)}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_two_sites_rooms_of_the_same_name_never_update_each_other(dashboard_browser, two_lobbies) -> None:
+    served, tokens = two_lobbies
+    context = dashboard_browser.new_context(base_url=f"http://127.0.0.1:{served.port}")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        log_in(page, "ani")
+        own = page.locator('.card[data-site="kantor-pusat"][data-room="lobby"] .count')
+        other = page.locator('.card[data-site="cabang"][data-room="lobby"] .count')
+        expect(own).to_have_text("0")
+        expect(page.locator("section.site").nth(1)).to_contain_text("Jl. Medan Merdeka 9")
+        post_to(
+            served.port,
+            tokens["cabang"],
+            event("crossing", direction="in"),
+            event("crossing", direction="in"),
+        )
+        expect(other).to_have_text("2")
+        post_to(served.port, tokens["kantor-pusat"], event("crossing", direction="in"))
+        expect(own).to_have_text("1")  # after cabang's messages: they did not touch this card
+        expect(other).to_have_text("2")
+        # the room page of kantor-pusat's lobby follows its own room only
+        page.goto("/sites/kantor-pusat/rooms/lobby")
+        crossings = page.locator("#room-crossings tr")
+        expect(crossings).to_have_count(2)  # the header and its one entry
+        page.evaluate("window.notReloaded = true")
+        post_to(served.port, tokens["cabang"], event("crossing", direction="in"))
+        post_to(served.port, tokens["kantor-pusat"], event("crossing", direction="in"))
+        expect(page.locator("#room-figures tr").last.locator("td")).to_have_text("2")
+        expect(crossings).to_have_count(3)
+        assert page.evaluate("window.notReloaded") is True
+    finally:
+        context.close()
+
+
+def test_a_new_alert_appears_on_the_overview_in_full_without_a_reload(dashboard_browser, two_lobbies) -> None:
+    served, tokens = two_lobbies
+    context = dashboard_browser.new_context(base_url=f"http://127.0.0.1:{served.port}")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        log_in(page, "ani")
+        alerts = page.locator("#live-alerts")
+        expect(alerts).to_contain_text("No open alerts.")
+        page.evaluate("window.notReloaded = true")
+        post_to(
+            served.port, tokens["cabang"], event("screening", decision="deny", reason="fever", body_c=38.8)
+        )
+        line = page.locator("#live-alerts li.alert").first
+        expect(line.locator(".severity")).to_have_text("high")  # the server's full line, as after a reload
+        expect(line.locator(".where")).to_contain_text("gate-2")
+        expect(line.locator(".detail")).to_contain_text("38.8 °C")
+        expect(line.locator("time")).to_have_count(1)
+        expect(page.locator("#all-alerts")).to_contain_text("All 1 open alert")
+        assert page.evaluate("window.notReloaded") is True
     finally:
         context.close()
