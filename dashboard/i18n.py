@@ -82,6 +82,7 @@ DATA_MESSAGES = (
     # audit actions and the actors that are not people
     _n("acknowledge"),
     _n("add-room"),
+    _n("add-site"),
     _n("add-station"),
     _n("correction"),
     _n("create-user"),
@@ -92,6 +93,7 @@ DATA_MESSAGES = (
     _n("rotate-token"),
     _n("set-password"),
     _n("update-room"),
+    _n("update-site"),
     _n("update-user"),
     _n("cli"),
     _n("scheduler"),

@@ -234,6 +234,7 @@ def test_a_day_of_fifty_visitors(tmp_path, dashboard, monkeypatch):
         )
     ) as response:
         assert json.load(response) == {
+            "site": "kantor",
             "room": "loket",
             "occupancy": 3,
             "limit": 5,
