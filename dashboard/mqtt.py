@@ -67,7 +67,9 @@ class MqttSink:
         self._announced: set[tuple[str, str]] = set()
 
     def state_topic(self, site: str, room: str) -> str:
-        """The retained topic of a room's occupancy."""
+        """The retained topic of a room's occupancy (a message of before sites: ``PREFIX/rooms/ROOM``)."""
+        if not site:
+            return f"{self.prefix}/rooms/{room}/occupancy"
         return f"{self.prefix}/sites/{site}/rooms/{room}/occupancy"
 
     def deliver(self, message: Message) -> None:
@@ -107,7 +109,7 @@ def discovery(
         status_topic: The forwarder's availability topic; None for documents without availability.
     """
     site, room = name
-    node = f"gerbang_{site}_{room}".replace("-", "_")
+    node = (f"gerbang_{site}_{room}" if site else f"gerbang_{room}").replace("-", "_")
     device = {
         "identifiers": [node],
         "name": f"Gerbang {site}/{room}",

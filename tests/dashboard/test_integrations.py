@@ -97,6 +97,9 @@ def test_mqtt_keeps_two_sites_rooms_of_the_same_name_apart() -> None:
     ]
     (_, a), (_, b) = discovery(("a", "hall"), "x")[0], discovery(("b", "hall"), "y")[0]
     assert a["unique_id"] != b["unique_id"]
+    # a message written before rooms were named per site (no "site") keeps the topic of then
+    sink.deliver(Message(20, "occupancy", {"room": "hall", "occupancy": 1}))
+    assert publisher.published[-1][0] == "gerbang/rooms/hall/occupancy"
 
 
 def test_mqtt_alerts_are_not_retained() -> None:
