@@ -47,7 +47,6 @@ from station.events import (
     Direction,
     Event,
     Mask,
-    QueueAction,
     QueueEvent,
     ScreeningEvent,
     StatusEvent,
@@ -58,6 +57,16 @@ from station.rooms import limit_from_ppm
 LAST_SEEN_PRECISION = timedelta(seconds=5)
 # Door ids cached per process; past this many the cache starts again.
 MAX_CACHED_DOORS = 10_000
+#: Events of one ticket number within this much of its issue belong to that ticket (numbers restart daily).
+TICKET_SPAN = timedelta(hours=12)
+#: A ticket's steps in order: at the same moment, the later step wins.
+_TICKET_STEPS = {
+    TicketStatus.ISSUED: 0,
+    TicketStatus.CALLED: 1,
+    TicketStatus.SERVED: 2,
+    TicketStatus.NO_SHOW: 2,
+    TicketStatus.CANCELLED: 2,
+}
 NO_MASK_REASONS = frozenset({"no_mask", "mask_below_nose"})
 NO_MASK_VERDICTS = frozenset({Mask.WITHOUT_MASK, Mask.INCORRECT})
 STATIONS: Table = Station.__table__
@@ -380,28 +389,43 @@ class _Batch:
             self._alert(AlertKind.EVENTS_SET_ASIDE, event, event.detail)
 
     def _queue(self, event: QueueEvent) -> None:
+        """Bring the event's ticket to its latest state, in whatever order its events arrive.
+
+        The event belongs to the room's ticket of that number issued nearest its time, within
+        ``TICKET_SPAN`` (a ``called`` may arrive before its ``issued``: the ticket is made then and the
+        ``issued`` only moves its issue time back). The later event's status wins; at the same moment,
+        the later step.
+        """
         status = TicketStatus(str(event.action))
         room_id = self.sender.room_id
-        if event.action is not QueueAction.ISSUED:
-            ticket = self.session.execute(
-                select(QueueTicket)
-                .where(QueueTicket.room_id == room_id, QueueTicket.ticket == event.ticket)
-                .order_by(QueueTicket.issued_at.desc(), QueueTicket.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            if ticket is not None:
-                ticket.status = str(status)
-                ticket.updated_at = event.at
-                return
-        self.session.add(
-            QueueTicket(
-                room_id=room_id,
-                ticket=event.ticket,
-                status=str(status),
-                issued_at=event.at,
-                updated_at=event.at,
+        candidates = self.session.execute(
+            select(QueueTicket).where(
+                QueueTicket.room_id == room_id,
+                QueueTicket.ticket == event.ticket,
+                QueueTicket.issued_at >= event.at - TICKET_SPAN,
+                QueueTicket.issued_at <= event.at + TICKET_SPAN,
             )
+        ).scalars()
+        ticket = min(candidates, key=lambda t: (abs(t.issued_at - event.at), t.id or 0), default=None)
+        if ticket is None:
+            self.session.add(
+                QueueTicket(
+                    room_id=room_id,
+                    ticket=event.ticket,
+                    status=str(status),
+                    issued_at=event.at,
+                    updated_at=event.at,
+                )
+            )
+            return
+        ticket.issued_at = min(ticket.issued_at, event.at)  # no step comes before the issue
+        newer = (event.at, _TICKET_STEPS[status]) > (
+            ticket.updated_at,
+            _TICKET_STEPS[TicketStatus(ticket.status)],
         )
+        if newer:
+            ticket.status = str(status)
+            ticket.updated_at = event.at
 
     def _door(self, name: str) -> int:
         key = (self.sender.station_id, name)
