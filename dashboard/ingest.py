@@ -237,6 +237,7 @@ class _Batch:
         self.new_doors: dict[tuple[int, str], int] = {}
         self.rows: defaultdict[Table, list[dict[str, Any]]] = defaultdict(list)
         self.count_after: int | None = None  # the room's count after the batch's last change
+        self.nudges: dict[str, None] = {}  # "queue", "station": pages to tell, in order, once each
 
     def apply(self, event: Event) -> None:
         if isinstance(event, CrossingEvent):
@@ -251,7 +252,12 @@ class _Batch:
             self._queue(event)
 
     def finish(self) -> None:
-        """Write the batch's rows, a table at a time, and the room's new figures to the live stream."""
+        """Write the batch's rows, a table at a time, and the room's new figures to the live stream.
+
+        A queue or device change goes out as a nudge naming the room and station (pages fetch it
+        again), once per batch, in the batch's transaction: the pages hear of it exactly when it
+        is committed.
+        """
         for table, rows in self.rows.items():
             # compiled once per table: SQLAlchemy caches statements by their structure
             self.session.execute(insert(table), rows[0] if len(rows) == 1 else rows)
@@ -265,6 +271,10 @@ class _Batch:
                 self.rules.near_share,
             )
             live.publish(self.session, "occupancy", snapshot)
+        for kind in self.nudges:
+            live.publish(
+                self.session, kind, {"room": self.sender.room_slug, "station": self.sender.station_name}
+            )
 
     def _row(self, model: type[Any], **values: Any) -> None:
         self.rows[model.__table__].append(values)
@@ -375,6 +385,7 @@ class _Batch:
         return f"{self.sender.station_name}/{who}"[:64]
 
     def _status(self, event: StatusEvent) -> None:
+        self.nudges["station"] = None
         self._row(
             StationStatus,
             event_id=event.id,
@@ -396,6 +407,7 @@ class _Batch:
         ``issued`` only moves its issue time back). The later event's status wins; at the same moment,
         the later step.
         """
+        self.nudges["queue"] = None
         status = TicketStatus(str(event.action))
         room_id = self.sender.room_id
         candidates = self.session.execute(

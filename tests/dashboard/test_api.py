@@ -488,6 +488,17 @@ def test_queue_and_device_changes_reach_the_live_stream(
     assert rooms == ["lobby"]
 
 
+def test_a_queue_batch_sent_again_tells_the_pages_nothing_new(
+    app: Flask, client: FlaskClient, lobby: str
+) -> None:
+    batch = [event("queue", ticket=1, action="issued"), event("status", device="camera", state="online")]
+    assert post(client, lobby, *batch) == (200, {"accepted": 2, "duplicates": 0})
+    assert post(client, lobby, *batch) == (200, {"accepted": 0, "duplicates": 2})
+    with new_session(app) as session:
+        kinds = session.execute(select(LiveEvent.kind).order_by(LiveEvent.id)).scalars().all()
+    assert kinds == ["queue", "station"]  # in the batch's transaction, once
+
+
 def test_any_event_marks_the_station_seen(app: Flask, client: FlaskClient, lobby: str) -> None:
     post(client, lobby, event("status", device="thermometer", state="offline", detail="unplugged"))
     with new_session(app) as session:
