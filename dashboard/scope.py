@@ -20,6 +20,10 @@ from dashboard.models import Alert, Role, Room, Site, Station
 if TYPE_CHECKING:
     from dashboard.live import Message
 
+#: The live message saying that a user's sessions ended or their sites changed (``{"user": id}``):
+#: that user's open streams end, and the browser's reconnect is checked again. No page receives it.
+RIGHTS_KIND = "rights"
+
 
 @dataclass(frozen=True, slots=True)
 class StreamStart:
@@ -30,11 +34,13 @@ class StreamStart:
         rooms: Slugs of the rooms whose messages the user sees; ``None`` for every room (admins).
         stations: Names of the stations whose alerts the user sees (alerts of no room, such as a
             silent station's, are matched by station); ignored when ``rooms`` is ``None``.
+        user_id: The user whose stream it is (``ended_by``).
     """
 
     after_id: int
     rooms: frozenset[str] | None = None
     stations: frozenset[str] = frozenset()
+    user_id: int | None = None
 
     @property
     def audience(self) -> tuple[frozenset[str] | None, frozenset[str]]:
@@ -43,6 +49,8 @@ class StreamStart:
 
     def may_see(self, message: Message) -> bool:
         """Whether this stream may carry ``message``."""
+        if message.kind == RIGHTS_KIND:
+            return False
         if self.rooms is None:
             return True
         room = message.data.get("room")
@@ -50,6 +58,14 @@ class StreamStart:
             return room in self.rooms
         station = message.data.get("station")
         return bool(station) and station in self.stations
+
+    def ended_by(self, message: Message) -> bool:
+        """Whether ``message`` ends this stream: its user logged out, was disabled or changed sites."""
+        return (
+            message.kind == RIGHTS_KIND
+            and self.user_id is not None
+            and message.data.get("user") == self.user_id
+        )
 
 
 def site_ids() -> frozenset[int] | None:
@@ -95,8 +111,9 @@ def may_see_room(room: Room) -> bool:
 def stream_start(session: Session, after_id: int) -> StreamStart:
     """Where the user's live stream starts and the rooms and stations whose messages it carries."""
     ids = site_ids()
+    user_id = int(current_user.id)
     if ids is None:
-        return StreamStart(after_id)
+        return StreamStart(after_id, user_id=user_id)
     rows = session.execute(
         select(Room.slug, Station.name)
         .outerjoin(Station, Station.room_id == Room.id)
@@ -104,7 +121,7 @@ def stream_start(session: Session, after_id: int) -> StreamStart:
     ).all()
     rooms = frozenset(room for room, _ in rows)
     stations = frozenset(station for _, station in rows if station is not None)
-    return StreamStart(after_id, rooms=rooms, stations=stations)
+    return StreamStart(after_id, rooms=rooms, stations=stations, user_id=user_id)
 
 
 def visible_sites(session: Session) -> list[Site]:
