@@ -6,11 +6,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import LargeBinary, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from dashboard.db import Base, make_engine
 from dashboard.migrate import downgrade, upgrade
 
 
+# SQLite's reflection skips expression indexes (users' lower(username)); the clash test below proves it.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_migrations_match_the_models(fresh_databases, kind: str) -> None:
     url = fresh_databases.make(kind)
@@ -93,3 +97,27 @@ def test_events_ingested_before_0009_stay_and_stay_idempotent(fresh_databases, k
     primary_key = inspect(engine).get_pk_constraint("ingested_events")["constrained_columns"]
     engine.dispose()
     assert primary_key == ["station_id", "event_id"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_user_names_that_clash_ignoring_case_stop_the_upgrade_and_are_named(
+    fresh_databases, kind: str
+) -> None:
+    url = fresh_databases.make(kind)
+    upgrade(url, "0009")
+    engine = make_engine(url)
+    insert = text(
+        "INSERT INTO users (username, password_hash, role, locale, active, created_at, session_gen,"
+        " alert_sound) VALUES (:name, 'x', 'admin', 'en', :yes, CURRENT_TIMESTAMP, 0, :yes)"
+    )
+    with engine.begin() as conn:
+        for name in ("adm", "ADM", "budi"):
+            conn.execute(insert, {"name": name, "yes": True})
+    with pytest.raises(RuntimeError, match="differ only in capitals: 'ADM', 'adm'"):
+        upgrade(url)
+    with engine.begin() as conn:  # the admin renames one of the two
+        conn.execute(text("UPDATE users SET username = 'adm-lama' WHERE username = 'ADM'"))
+    upgrade(url)
+    with engine.begin() as conn, pytest.raises(IntegrityError):  # now held by the database itself
+        conn.execute(insert, {"name": "Budi", "yes": True})
+    engine.dispose()
