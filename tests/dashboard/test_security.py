@@ -146,7 +146,7 @@ def test_revoking_and_rotating_ask_first_and_change_nothing(
     # the Confirm button posts back to the same URL with confirm=yes; Cancel goes back to settings
     assert f'action="{path}"' in page.text
     assert '<input type="hidden" name="confirm" value="yes">' in page.text
-    assert 'action="/settings/"' in page.text
+    assert '<a href="/settings/" id="cancel"' in page.text
     assert 'name="csrf_token"' in page.text
     assert post(client, lobby, crossing("in")) == 200  # the station's token still works
     with new_session(app) as session:

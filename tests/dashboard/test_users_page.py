@@ -69,7 +69,7 @@ def test_disabling_a_user_asks_first_and_changes_nothing(
     for field, value in (("role", "supervisor"), ("locale", "id"), ("active", "0"), ("confirm", "yes")):
         assert f'<input type="hidden" name="{field}" value="{value}">' in page.text
     assert 'action="/settings/users/budi"' in page.text
-    assert 'action="/settings/users"' in page.text
+    assert '<a href="/settings/users" id="cancel"' in page.text
     assert user_state(app, "budi")[:2] == (True, "guard")  # not even the role changed
     assert elsewhere.get("/").status_code == 200  # still logged in
     assert audit(app, "update-user") == []
