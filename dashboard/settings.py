@@ -57,15 +57,16 @@ def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     return render_template("settings.html", sites=sites, stations=stations, zones=ZONES, **extra), status
 
 
-def _own_station(name: str) -> None:
-    """404 unless station ``name`` is in one of the user's sites."""
+def _own_station(name: str) -> Station:
+    """Station ``name``; 404 unless it is in one of the user's sites."""
     found = (
         get_session()
-        .execute(select(Station.id).where(Station.name == name, scope.stations_clause(Station.id)))
-        .first()
+        .execute(select(Station).where(Station.name == name, scope.stations_clause(Station.id)))
+        .scalar_one_or_none()
     )
     if found is None:
         abort(404, _("No such station."))
+    return found
 
 
 @bp.get("/")
@@ -193,15 +194,23 @@ def rotate_token(station: str) -> ResponseReturnValue:
     Asked first (``confirm``): without ``confirm=yes`` only the question is shown.
     """
     db = get_session()
-    _own_station(station)
+    found = _own_station(station)
     if not confirm.confirmed():
-        return confirm.ask(
-            title=_("New token for station %(name)s", name=station),
-            question=_(
+        if found.revoked_at is not None:
+            question = _(
+                "Give station %(name)s a new token? It is revoked now: with the new token in its "
+                "configuration it is let in again.",
+                name=station,
+            )
+        else:
+            question = _(
                 "Give station %(name)s a new token? Its current token stops working at once: "
                 "the station is refused until the new token is in its configuration.",
                 name=station,
-            ),
+            )
+        return confirm.ask(
+            title=_("New token for station %(name)s", name=station),
+            question=question,
             confirm_label=_("New token"),
             cancel_url=url_for("settings.index"),
         )
@@ -224,8 +233,8 @@ def revoke_station(station: str) -> ResponseReturnValue:
     Asked first (``confirm``): without ``confirm=yes`` only the question is shown.
     """
     db = get_session()
-    _own_station(station)
-    if not confirm.confirmed():
+    found = _own_station(station)
+    if not confirm.confirmed() and found.revoked_at is None:  # revoked already: refused below, not asked
         return confirm.ask(
             title=_("Revoke station %(name)s", name=station),
             question=_(

@@ -154,6 +154,29 @@ def test_revoking_and_rotating_ask_first_and_change_nothing(
     assert audit_entries(app, action) == []
 
 
+def test_for_a_revoked_station_the_question_says_what_a_new_token_does(
+    app: Flask, client: FlaskClient, lobby: str, login: Callable, runner
+) -> None:
+    runner.invoke(["revoke-station", "gate-1"])
+    login(Role.SUPERVISOR)
+    page = client.post("/settings/stations/gate-1/token")
+    assert page.status_code == 200
+    assert "Give station gate-1 a new token? It is revoked now" in page.text
+    # revoking it again is not asked: it is refused as before
+    response = client.post("/settings/stations/gate-1/revoke")
+    assert response.status_code == 400
+    assert "revoked already" in response.text
+    assert [e.actor for e in audit_entries(app, "revoke-station")] == ["cli"]
+
+
+def test_the_question_is_in_the_users_language(client: FlaskClient, lobby: str, login: Callable) -> None:
+    login(Role.SUPERVISOR, locale="id")
+    page = client.post("/settings/stations/gate-1/revoke").text
+    assert "Cabut stasiun gate-1? Stasiun akan ditolak sampai diberi token baru." in page
+    assert ">Batal</a>" in page
+    assert ">Cabut</button>" in page
+
+
 @pytest.mark.parametrize(
     ("path", "action"),
     [
