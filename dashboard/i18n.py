@@ -93,6 +93,7 @@ DATA_MESSAGES = (
     _n("set-password"),
     _n("update-room"),
     _n("update-user"),
+    _n("user-sites"),
     _n("cli"),
     _n("scheduler"),
 )

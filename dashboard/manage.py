@@ -343,7 +343,9 @@ def _sites(session: Session, slugs: Sequence[str]) -> list[Site]:
     found = session.execute(select(Site).where(Site.slug.in_(wanted)).order_by(Site.slug)).scalars().all()
     missing = sorted(set(wanted) - {site.slug for site in found})
     if missing:
-        raise SetupError(f"no site {', '.join(repr(m[:64]) for m in missing)} (add a room to make one)")
+        raise SetupError(
+            _n("no site %(sites)s (add a room to make one)"), sites=", ".join(repr(m[:64]) for m in missing)
+        )
     return list(found)
 
 
