@@ -99,6 +99,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # proxy's (behind a proxy, one locked-out address would be everyone).
         TRUSTED_PROXIES=0,
         TIMEZONE="Asia/Jakarta",
+        # The address stations reach the dashboard at, for the configuration shown with a new token
+        # (GERBANG_PUBLIC_URL=https://gerbang.example.go.id); empty: the address the page was opened by.
+        PUBLIC_URL="",
         SESSION_COOKIE_SECURE=os.environ.get("GERBANG_INSECURE_COOKIES", "") != "1",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

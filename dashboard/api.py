@@ -14,7 +14,6 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import live, metrics, naming, occupancy, scope, validate
 from dashboard.auth import public
@@ -22,7 +21,7 @@ from dashboard.db import get_session
 from dashboard.ingest import Rules, Sender, ingest, sender_for_token
 from dashboard.models import Room
 from dashboard.openapi import document
-from station.events import API_VERSION, Event, EventError, QueueEvent, StatusEvent, parse_batch, utc_now
+from station.events import API_VERSION, EventError, parse_batch, utc_now
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix=f"/api/{API_VERSION}")
@@ -86,41 +85,11 @@ def post_events() -> ResponseReturnValue:
     log.info(
         "station %s: %s accepted, %s duplicates", station.station_name, result.accepted, result.duplicates
     )
-    if result.accepted:
-        _publish_changes(station, events)
     response = jsonify(accepted=result.accepted, duplicates=result.duplicates)
     if result.accepted:  # the pages hear of it once the station has its answer, not before
         notifier = current_app.extensions["gerbang_notifier"]
         response.call_on_close(lambda: live.committed(notifier))
     return response
-
-
-def _publish_changes(station: Sender, events: list[Event]) -> None:
-    """Tell the open pages that a room's queue or a station's devices changed (they fetch them again).
-
-    Occupancy and alerts are published by ingest itself, with their figures; these messages carry
-    only who changed, once per batch.
-    """
-    kinds = [
-        kind
-        for kind, cls in (("queue", QueueEvent), ("station", StatusEvent))
-        if any(isinstance(e, cls) for e in events)
-    ]
-    if not kinds:
-        return
-    session = get_session()
-    try:
-        for kind in kinds:
-            message = {"site": station.site_slug, "room": station.room_slug, "station": station.station_name}
-            live.publish(session, kind, message)
-        session.commit()
-    except SQLAlchemyError as err:
-        # The events are committed already: the station must hear "accepted", or it sends them again.
-        # The open pages only miss this nudge (they refetch at the next message).
-        session.rollback()
-        log.warning(
-            "station %s: the pages' queue/device message was not written: %s", station.station_name, err
-        )
 
 
 @bp.get("/rooms/<path:room>/occupancy")

@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard import audit
@@ -64,8 +65,16 @@ def _load_user(user_id: str) -> User | None:
 
 
 def end_sessions(user: User) -> None:
-    """End every session of ``user``: their cookies, copied or not, no longer log in (commit after)."""
+    """End every session of ``user``: their cookies, copied or not, no longer log in (commit after).
+
+    Their open live streams end too, at the commit.
+    """
+    from dashboard import live  # live's view needs this module's require_role
+
     user.session_gen = (user.session_gen or 0) + 1
+    session = object_session(user)
+    if session is not None and user.id is not None:
+        live.rights_changed(session, user.id)
 
 
 @login_manager.unauthorized_handler

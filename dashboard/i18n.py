@@ -95,6 +95,7 @@ DATA_MESSAGES = (
     _n("update-room"),
     _n("update-site"),
     _n("update-user"),
+    _n("user-sites"),
     _n("cli"),
     _n("scheduler"),
 )

@@ -48,7 +48,6 @@ from station.events import (
     Direction,
     Event,
     Mask,
-    QueueAction,
     QueueEvent,
     ScreeningEvent,
     StatusEvent,
@@ -59,6 +58,16 @@ from station.rooms import limit_from_ppm
 LAST_SEEN_PRECISION = timedelta(seconds=5)
 # Door ids cached per process; past this many the cache starts again.
 MAX_CACHED_DOORS = 10_000
+#: Events of one ticket number within this much of its issue belong to that ticket (numbers restart daily).
+TICKET_SPAN = timedelta(hours=12)
+#: A ticket's steps in order: at the same moment, the later step wins.
+_TICKET_STEPS = {
+    TicketStatus.ISSUED: 0,
+    TicketStatus.CALLED: 1,
+    TicketStatus.SERVED: 2,
+    TicketStatus.NO_SHOW: 2,
+    TicketStatus.CANCELLED: 2,
+}
 NO_MASK_REASONS = frozenset({"no_mask", "mask_below_nose"})
 NO_MASK_VERDICTS = frozenset({Mask.WITHOUT_MASK, Mask.INCORRECT})
 STATIONS: Table = Station.__table__
@@ -235,6 +244,7 @@ class _Batch:
         self.new_doors: dict[tuple[int, str], int] = {}
         self.rows: defaultdict[Table, list[dict[str, Any]]] = defaultdict(list)
         self.count_after: int | None = None  # the room's count after the batch's last change
+        self.nudges: dict[str, None] = {}  # "queue", "station": pages to tell, in order, once each
 
     def apply(self, event: Event) -> None:
         if isinstance(event, CrossingEvent):
@@ -249,7 +259,12 @@ class _Batch:
             self._queue(event)
 
     def finish(self) -> None:
-        """Write the batch's rows, a table at a time, and the room's new figures to the live stream."""
+        """Write the batch's rows, a table at a time, and the room's new figures to the live stream.
+
+        A queue or device change goes out as a nudge naming the room and station (pages fetch it
+        again), once per batch, in the batch's transaction: the pages hear of it exactly when it
+        is committed.
+        """
         for table, rows in self.rows.items():
             # compiled once per table: SQLAlchemy caches statements by their structure
             self.session.execute(insert(table), rows[0] if len(rows) == 1 else rows)
@@ -263,6 +278,10 @@ class _Batch:
                 self.rules.near_share,
             )
             live.publish(self.session, "occupancy", snapshot)
+        sender = self.sender
+        for kind in self.nudges:
+            nudge = {"site": sender.site_slug, "room": sender.room_slug, "station": sender.station_name}
+            live.publish(self.session, kind, nudge)
 
     def _row(self, model: type[Any], **values: Any) -> None:
         self.rows[model.__table__].append(values)
@@ -373,6 +392,7 @@ class _Batch:
         return f"{self.sender.station_name}/{who}"[:64]
 
     def _status(self, event: StatusEvent) -> None:
+        self.nudges["station"] = None
         self._row(
             StationStatus,
             event_id=event.id,
@@ -387,28 +407,44 @@ class _Batch:
             self._alert(AlertKind.EVENTS_SET_ASIDE, event, event.detail)
 
     def _queue(self, event: QueueEvent) -> None:
+        """Bring the event's ticket to its latest state, in whatever order its events arrive.
+
+        The event belongs to the room's ticket of that number issued nearest its time, within
+        ``TICKET_SPAN`` (a ``called`` may arrive before its ``issued``: the ticket is made then and the
+        ``issued`` only moves its issue time back). The later event's status wins; at the same moment,
+        the later step.
+        """
+        self.nudges["queue"] = None
         status = TicketStatus(str(event.action))
         room_id = self.sender.room_id
-        if event.action is not QueueAction.ISSUED:
-            ticket = self.session.execute(
-                select(QueueTicket)
-                .where(QueueTicket.room_id == room_id, QueueTicket.ticket == event.ticket)
-                .order_by(QueueTicket.issued_at.desc(), QueueTicket.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            if ticket is not None:
-                ticket.status = str(status)
-                ticket.updated_at = event.at
-                return
-        self.session.add(
-            QueueTicket(
-                room_id=room_id,
-                ticket=event.ticket,
-                status=str(status),
-                issued_at=event.at,
-                updated_at=event.at,
+        candidates = self.session.execute(
+            select(QueueTicket).where(
+                QueueTicket.room_id == room_id,
+                QueueTicket.ticket == event.ticket,
+                QueueTicket.issued_at >= event.at - TICKET_SPAN,
+                QueueTicket.issued_at <= event.at + TICKET_SPAN,
             )
+        ).scalars()
+        ticket = min(candidates, key=lambda t: (abs(t.issued_at - event.at), t.id or 0), default=None)
+        if ticket is None:
+            self.session.add(
+                QueueTicket(
+                    room_id=room_id,
+                    ticket=event.ticket,
+                    status=str(status),
+                    issued_at=event.at,
+                    updated_at=event.at,
+                )
+            )
+            return
+        ticket.issued_at = min(ticket.issued_at, event.at)  # no step comes before the issue
+        newer = (event.at, _TICKET_STEPS[status]) > (
+            ticket.updated_at,
+            _TICKET_STEPS[TicketStatus(ticket.status)],
         )
+        if newer:
+            ticket.status = str(status)
+            ticket.updated_at = event.at
 
     def _door(self, name: str) -> int:
         key = (self.sender.station_id, name)

@@ -107,6 +107,14 @@ def publish(session: Session, kind: str, data: dict[str, Any]) -> None:
     )
 
 
+def rights_changed(session: Session, user_id: int) -> None:
+    """End the user's open live streams once the caller commits (logout, disabling, other sites).
+
+    Each process's hub closes them; the browser reconnects and is checked again like any request.
+    """
+    publish(session, scope.RIGHTS_KIND, {"user": user_id})
+
+
 def make_notifier(config: Mapping[str, Any]) -> Notifier:
     """Return the app's notifier.
 
@@ -173,6 +181,7 @@ def stream(
     heartbeat_s: float = 10.0,
     min_read_interval_s: float = 0.0,
     may_see: Callable[[Message], bool] | None = None,
+    ended_by: Callable[[Message], bool] | None = None,
 ) -> Iterator[str]:
     """Yield SSE text for ``duration_s``; the browser's EventSource then reconnects by itself.
 
@@ -185,12 +194,15 @@ def stream(
             second, and each commit wakes every stream; a read gathers whatever came meanwhile. The
             first change after a quiet spell is read at once.
         may_see: Which messages the stream carries (``scope``: the user's sites); all by default.
+        ended_by: Which message ends the stream (``scope``: its user's rights changed); none by default.
     """
     yield "retry: 1000\n\n"
     started = last_beat = time.monotonic()
     while True:
         read_at = time.monotonic()
         for message in reader.read():
+            if ended_by is not None and ended_by(message):
+                return
             if may_see is None or may_see(message):
                 yield message.to_sse()
         now = time.monotonic()
@@ -232,6 +244,7 @@ def events() -> Response:
         config["LIVE_STREAM_S"],
         min_read_interval_s=config["LIVE_MIN_READ_INTERVAL_S"],
         may_see=start_at.may_see,
+        ended_by=start_at.ended_by,
     )
     return Response(
         metrics.current().track_stream(body), mimetype="text/event-stream", headers=STREAM_HEADERS

@@ -39,7 +39,7 @@ from dashboard import metrics
 from dashboard.db import get_engine, new_session
 from dashboard.live import HANDOFF_KEY, Message, Notifier, OutboxReader, last_id
 from dashboard.models import LiveEvent
-from dashboard.scope import StreamStart
+from dashboard.scope import RIGHTS_KIND, StreamStart
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,11 @@ class LiveHub:
         if not messages:
             return
         self.position = max(self.position, messages[-1].id)
+        for message in messages:
+            if message.kind == RIGHTS_KIND:  # logged out, disabled, other sites: checked again
+                for subscriber in self.subscribers:
+                    if subscriber.start.ended_by(message):
+                        subscriber.close()
         self._pending.append((Batch.of(messages), list(self.subscribers)))
         if not self._pumping:
             self._pumping = True

@@ -433,7 +433,7 @@ def _sites(session: Session, slugs: Sequence[str]) -> list[Site]:
     missing = sorted(set(wanted) - {site.slug for site in found})
     if missing:
         raise SetupError(
-            _n("no site %(site)s (add it with add-site)"), site=", ".join(repr(m[:64]) for m in missing)
+            _n("no site %(sites)s (add it with add-site)"), sites=", ".join(repr(m[:64]) for m in missing)
         )
     return list(found)
 
@@ -441,13 +441,14 @@ def _sites(session: Session, slugs: Sequence[str]) -> list[Site]:
 def set_user_sites(session: Session, username: str, slugs: Sequence[str], *, actor: str = "cli") -> User:
     """Make ``slugs`` the sites of user ``username`` (replacing the ones before).
 
-    Pages follow from the user's next request; an open live stream at its next reconnect (within
-    ``LIVE_STREAM_S``).
+    Pages follow from the user's next request; their open live streams end and reconnect under
+    the new sites.
     """
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise SetupError(f"no user {username[:64]!r}")
     user.sites = _sites(session, slugs)
+    live.rights_changed(session, user.id)
     audit.record(session, actor, "user-sites", f"{username}: {', '.join(s.slug for s in user.sites) or '-'}")
     session.commit()
     return user

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
 )
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -201,6 +202,10 @@ class User(Base):
     def has_role(self, needed: Role) -> bool:
         """Whether this user's role is ``needed`` or above it."""
         return Role(self.role).rank >= needed.rank
+
+
+#: Names are unique ignoring case (``ADM`` beside ``adm`` would be two people to a guard reading a log).
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class IngestedEvent(Base):

@@ -21,6 +21,10 @@ from dashboard.naming import full_name
 if TYPE_CHECKING:
     from dashboard.live import Message
 
+#: The live message saying that a user's sessions ended or their sites changed (``{"user": id}``):
+#: that user's open streams end, and the browser's reconnect is checked again. No page receives it.
+RIGHTS_KIND = "rights"
+
 
 @dataclass(frozen=True, slots=True)
 class StreamStart:
@@ -33,11 +37,13 @@ class StreamStart:
             another site's room of the same slug is never let through.
         stations: Names of the stations whose alerts the user sees (alerts of no room, such as a
             silent station's, are matched by station); ignored when ``rooms`` is ``None``.
+        user_id: The user whose stream it is (``ended_by``).
     """
 
     after_id: int
     rooms: frozenset[str] | None = None
     stations: frozenset[str] = frozenset()
+    user_id: int | None = None
 
     @property
     def audience(self) -> tuple[frozenset[str] | None, frozenset[str]]:
@@ -46,6 +52,8 @@ class StreamStart:
 
     def may_see(self, message: Message) -> bool:
         """Whether this stream may carry ``message``."""
+        if message.kind == RIGHTS_KIND:
+            return False
         if self.rooms is None:
             return True
         room = message.data.get("room")
@@ -53,6 +61,14 @@ class StreamStart:
             return full_name(str(message.data.get("site") or ""), str(room)) in self.rooms
         station = message.data.get("station")
         return bool(station) and station in self.stations
+
+    def ended_by(self, message: Message) -> bool:
+        """Whether ``message`` ends this stream: its user logged out, was disabled or changed sites."""
+        return (
+            message.kind == RIGHTS_KIND
+            and self.user_id is not None
+            and message.data.get("user") == self.user_id
+        )
 
 
 def site_ids() -> frozenset[int] | None:
@@ -98,8 +114,9 @@ def may_see_room(room: Room) -> bool:
 def stream_start(session: Session, after_id: int) -> StreamStart:
     """Where the user's live stream starts and the rooms and stations whose messages it carries."""
     ids = site_ids()
+    user_id = int(current_user.id)
     if ids is None:
-        return StreamStart(after_id)
+        return StreamStart(after_id, user_id=user_id)
     rows = session.execute(
         select(Site.slug, Room.slug, Station.name)
         .join(Site, Room.site_id == Site.id)
@@ -108,7 +125,7 @@ def stream_start(session: Session, after_id: int) -> StreamStart:
     ).all()
     rooms = frozenset(full_name(site, room) for site, room, _ in rows)
     stations = frozenset(station for _, _, station in rows if station is not None)
-    return StreamStart(after_id, rooms=rooms, stations=stations)
+    return StreamStart(after_id, rooms=rooms, stations=stations, user_id=user_id)
 
 
 def visible_sites(session: Session) -> list[Site]:

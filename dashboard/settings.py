@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
-from dashboard import audit, manage, naming, scope
+from dashboard import audit, confirm, manage, naming, scope, snippet
 from dashboard.auth import end_sessions, require_role
 from dashboard.db import get_session
 from dashboard.i18n import _n
@@ -57,15 +57,16 @@ def _settings_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     return render_template("settings.html", sites=sites, stations=stations, zones=ZONES, **extra), status
 
 
-def _own_station(name: str) -> None:
-    """404 unless station ``name`` is in one of the user's sites."""
+def _own_station(name: str) -> Station:
+    """Station ``name``; 404 unless it is in one of the user's sites."""
     found = (
         get_session()
-        .execute(select(Station.id).where(Station.name == name, scope.stations_clause(Station.id)))
-        .first()
+        .execute(select(Station).where(Station.name == name, scope.stations_clause(Station.id)))
+        .scalar_one_or_none()
     )
     if found is None:
         abort(404, _("No such station."))
+    return found
 
 
 @bp.get("/")
@@ -208,34 +209,80 @@ def add_station() -> ResponseReturnValue:
     except SetupError as err:
         db.rollback()
         return _settings_page(400, error=translated(err))
-    response = render_template("station_token.html", station=station, token=token)
+    return _token_page(station, token)
+
+
+def _token_page(station: Station, token: str, *, rotated: bool = False) -> ResponseReturnValue:
+    """The page showing a station's token once, with its configuration ready to paste (never cached)."""
+    url = snippet.dashboard_url(current_app.config["PUBLIC_URL"], request.url_root)
+    response = render_template(
+        "station_token.html",
+        station=station,
+        token=token,
+        rotated=rotated,
+        config_snippet=snippet.station_toml(station, url),
+        env_snippet=snippet.station_env(token),
+    )
     return response, 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/stations/<station>/token")
 @require_role(Role.SUPERVISOR)
 def rotate_token(station: str) -> ResponseReturnValue:
-    """Give a station a new token and show it once; the old one stops working at once."""
+    """Give a station a new token and show it once; the old one stops working at once.
+
+    Asked first (``confirm``): without ``confirm=yes`` only the question is shown.
+    """
     db = get_session()
-    _own_station(station)
+    found = _own_station(station)
+    if not confirm.confirmed():
+        if found.revoked_at is not None:
+            question = _(
+                "Give station %(name)s a new token? It is revoked now: with the new token in its "
+                "configuration it is let in again.",
+                name=station,
+            )
+        else:
+            question = _(
+                "Give station %(name)s a new token? Its current token stops working at once: "
+                "the station is refused until the new token is in its configuration.",
+                name=station,
+            )
+        return confirm.ask(
+            title=_("New token for station %(name)s", name=station),
+            question=question,
+            confirm_label=_("New token"),
+            cancel_url=url_for("settings.index"),
+        )
     try:
         token = manage.rotate_token(db, station, actor=current_user.username)
     except SetupError as err:
         db.rollback()
         abort(404, translated(err))
     found = db.execute(
-        select(Station).options(joinedload(Station.room)).where(Station.name == station)
+        select(Station).options(joinedload(Station.room).joinedload(Room.site)).where(Station.name == station)
     ).scalar_one()
-    response = render_template("station_token.html", station=found, token=token, rotated=True)
-    return response, 200, {"Cache-Control": "no-store"}
+    return _token_page(found, token, rotated=True)
 
 
 @bp.post("/stations/<station>/revoke")
 @require_role(Role.SUPERVISOR)
 def revoke_station(station: str) -> ResponseReturnValue:
-    """Refuse a station from now on; a new token lets it in again."""
+    """Refuse a station from now on; a new token lets it in again.
+
+    Asked first (``confirm``): without ``confirm=yes`` only the question is shown.
+    """
     db = get_session()
-    _own_station(station)
+    found = _own_station(station)
+    if not confirm.confirmed() and found.revoked_at is None:  # revoked already: refused below, not asked
+        return confirm.ask(
+            title=_("Revoke station %(name)s", name=station),
+            question=_(
+                "Revoke station %(name)s? It will be refused until its token is rotated.", name=station
+            ),
+            confirm_label=_("Revoke"),
+            cancel_url=url_for("settings.index"),
+        )
     try:
         manage.revoke_station(db, station, actor=current_user.username)
     except SetupError as err:
@@ -245,24 +292,40 @@ def revoke_station(station: str) -> ResponseReturnValue:
     return redirect(url_for("settings.index"))
 
 
-@bp.get("/users")
-@require_role(Role.ADMIN)
-def users() -> ResponseReturnValue:
-    """Users and their roles."""
-    rows = get_session().execute(select(User).order_by(User.username)).scalars().all()
-    return render_template(
+def _users_page(status: int = 200, error: str | None = None) -> ResponseReturnValue:
+    db = get_session()
+    rows = db.execute(select(User).options(selectinload(User.sites)).order_by(User.username)).scalars().all()
+    page = render_template(
         "users.html",
         users=rows,
+        sites=db.execute(select(Site).order_by(Site.slug)).scalars().all(),
         roles=[r.value for r in Role],
         locales=LOCALES,
         min_chars=manage.MIN_PASSWORD_CHARS,
+        error=error,
     )
+    return page, status
+
+
+def _user(username: str) -> User:
+    """User ``username`` (exact name), else 404."""
+    user = get_session().execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        abort(404, _("No such user."))
+    return user
+
+
+@bp.get("/users")
+@require_role(Role.ADMIN)
+def users() -> ResponseReturnValue:
+    """Users, their roles, languages and sites."""
+    return _users_page()
 
 
 @bp.post("/users")
 @require_role(Role.ADMIN)
 def add_user() -> ResponseReturnValue:
-    """Create a user."""
+    """Create a user, with the sites ticked (a guard or supervisor sees only those)."""
     db = get_session()
     role = request.form.get("role", "")
     try:
@@ -274,41 +337,75 @@ def add_user() -> ResponseReturnValue:
             request.form.get("password", ""),
             Role(role),
             locale=request.form.get("locale", "id"),
+            sites=request.form.getlist("site"),
             actor=current_user.username,
         )
     except SetupError as err:
         db.rollback()
-        rows = db.execute(select(User).order_by(User.username)).scalars().all()
-        page = render_template(
-            "users.html",
-            users=rows,
-            roles=[r.value for r in Role],
-            locales=LOCALES,
-            min_chars=manage.MIN_PASSWORD_CHARS,
-            error=translated(err),
-        )
-        return page, 400
+        return _users_page(400, translated(err))
     flash(_("User %(name)s created.", name=user.username), "ok")
+    return redirect(url_for("settings.users"))
+
+
+@bp.post("/users/<username>/sites")
+@require_role(Role.ADMIN)
+def set_user_sites(username: str) -> ResponseReturnValue:
+    """Make the ticked sites the user's (replacing the ones before; none ticked: no site)."""
+    db = get_session()
+    _user(username)
+    try:
+        manage.set_user_sites(db, username, request.form.getlist("site"), actor=current_user.username)
+    except SetupError as err:
+        db.rollback()
+        return _users_page(400, translated(err))
+    flash(_("Sites of %(name)s saved.", name=username), "ok")
+    return redirect(url_for("settings.users"))
+
+
+@bp.post("/users/<username>/password")
+@require_role(Role.ADMIN)
+def reset_password(username: str) -> ResponseReturnValue:
+    """Give another user a new password (the rules of ``set-password``) and end their sessions."""
+    db = get_session()
+    user = _user(username)
+    if user.id == current_user.id:
+        return _users_page(400, _("Change your own password on your account page: it asks for the old one."))
+    try:
+        manage.set_password(db, username, request.form.get("password", ""), actor=current_user.username)
+    except SetupError as err:
+        db.rollback()
+        return _users_page(400, translated(err))
+    flash(_("Password of %(name)s reset: they were logged out everywhere.", name=username), "ok")
     return redirect(url_for("settings.users"))
 
 
 @bp.post("/users/<username>")
 @require_role(Role.ADMIN)
 def update_user(username: str) -> ResponseReturnValue:
-    """Change a user's role or language, or disable them."""
+    """Change a user's role or language, or disable them (asked first: ``confirm=yes`` disables)."""
     db = get_session()
-    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        abort(404, _("No such user."))
+    user = _user(username)
     role = request.form.get("role", user.role)
     locale = request.form.get("locale", user.locale)
     if role not in {r.value for r in Role} or locale not in LOCALES:
         abort(400, _("Unknown role or language."))
     if user.id == current_user.id and role != Role.ADMIN.value:
         abort(400, _("You cannot take away your own admin role."))
+    active = request.form.get("active", "1") == "1" or user.id == current_user.id
+    if user.active and not active and not confirm.confirmed():
+        return confirm.ask(
+            title=_("Disable user %(name)s", name=username),
+            question=_(
+                "Disable user %(name)s? They are logged out at once and cannot log in until "
+                "an admin makes them active again.",
+                name=username,
+            ),
+            confirm_label=_("Disable"),
+            cancel_url=url_for("settings.users"),
+            fields={"role": role, "locale": locale, "active": "0"},
+        )
     role_changed = user.role != role
-    user.role, user.locale = role, locale
-    user.active = request.form.get("active", "1") == "1" or user.id == current_user.id
+    user.role, user.locale, user.active = role, locale, active
     if (not user.active or role_changed) and user.id != current_user.id:
         end_sessions(user)  # disabled or given another role: out at once, wherever they are
     audit.record(db, current_user.username, "update-user", f"{username} role {role} active {user.active}")

@@ -41,9 +41,11 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.begin() as conn:
-        _run(conn)
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            _run(conn)
+    finally:  # a refused upgrade too: no connection is left open
+        engine.dispose()
 
 
 if context.is_offline_mode():

@@ -132,17 +132,72 @@ def test_a_supervisor_rotates_and_revokes_a_token_and_the_audit_log_shows_it(
     assert post_with(site, first) == 200
     page.goto("/settings/")
     page.locator('tr[data-station="gate-9"]').locator('button:text-is("New token")').click()
+    # asked first: Cancel goes back and the token still works
+    expect(page.locator("p.question")).to_contain_text("Give station gate-9 a new token?")
+    page.click("#cancel")
+    page.wait_for_url("**/settings/")
+    assert post_with(site, first) == 200
+    page.locator('tr[data-station="gate-9"]').locator('button:text-is("New token")').click()
+    page.click("#confirm")
     expect(page.locator("h1")).to_have_text("New token for station gate-9")
     second = page.locator("pre.token").inner_text().strip()
     assert (post_with(site, first), post_with(site, second)) == (401, 200)
     page.goto("/settings/")
     page.locator('tr[data-station="gate-9"]').locator('button:text-is("Revoke")').click()
+    expect(page.locator("p.question")).to_have_text(
+        "Revoke station gate-9? It will be refused until its token is rotated."
+    )
+    assert post_with(site, second) == 200  # only asked so far
+    page.click("#confirm")
     expect(page.locator('tr[data-station="gate-9"]')).to_contain_text("revoked")
     assert post_with(site, second) == 401
     page.goto("/audit")
     audit = page.locator("table.audit")
     for action in ("add-station", "rotate-token", "revoke-station"):
         expect(audit.locator(f'tr[data-action="{action}"]').first).to_contain_text("siti")
+    assert page.problems == []
+
+
+def test_the_copy_button_puts_the_station_configuration_on_the_clipboard(
+    dashboard_page, dashboard_site: Site
+) -> None:
+    page, site = dashboard_page, dashboard_site
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
+    log_in(page, "siti")
+    page.goto("/settings/")
+    page.fill('input[placeholder="station name"]', "gate-copy")
+    page.click('button:text-is("Register")')
+    token = page.locator("pre.token").inner_text().strip()
+    config_text = page.locator("#config-snippet").inner_text()
+    assert 'name = "gate-copy"' in config_text
+    assert f'url = "{site.url}"' in config_text  # the address this page was opened by
+    copied = {}
+    for snippet_id in ("config-snippet", "env-snippet"):
+        button = page.locator(f'button[data-copy="{snippet_id}"]')
+        expect(button).to_be_visible()  # shown by copy.js (hidden without JavaScript)
+        button.click()
+        expect(page.locator(".copy-status")).to_have_text("Copied.")
+        copied[snippet_id] = page.evaluate("navigator.clipboard.readText()")
+        page.evaluate("navigator.clipboard.writeText('')")  # the next copy must put its own text there
+    assert copied["config-snippet"] == page.locator("#config-snippet").text_content()
+    assert copied["config-snippet"].startswith("[station]\n")
+    assert copied["env-snippet"] == f"GERBANG_STATION_TOKEN={token}\n"
+    assert post_with(site, token) == 200
+    assert page.problems == []  # copy.js ran under the CSP, no console errors
+
+
+def test_without_a_clipboard_the_copy_button_selects_the_text(dashboard_page, dashboard_site: Site) -> None:
+    page = dashboard_page
+    # a browser with no clipboard API (plain HTTP on a LAN address is no secure context)
+    page.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    log_in(page, "siti")
+    page.goto("/settings/")
+    page.fill('input[placeholder="station name"]', "gate-select")
+    page.click('button:text-is("Register")')
+    page.locator('button[data-copy="config-snippet"]').click()
+    expect(page.locator(".copy-status")).to_have_text("Selected: press Ctrl+C to copy.")
+    selected = page.evaluate("window.getSelection().toString()")
+    assert selected.rstrip() == page.locator("#config-snippet").text_content().rstrip()
     assert page.problems == []
 
 

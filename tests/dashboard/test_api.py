@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dashboard_wire import bearer, correction, crossing, event, screening
@@ -376,6 +377,90 @@ def test_queue_tickets_follow_their_events(app: Flask, client: FlaskClient, lobb
     assert sorted(tickets) == [(1, "served"), (2, "issued")]
 
 
+_HOUR_AGO = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+_QUEUE_STEPS = {  # ticket 7's life at the door, a minute a step
+    step: (_HOUR_AGO + timedelta(minutes=minute)).isoformat()
+    for minute, step in enumerate(["issued", "called", "served"])
+}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        # in order
+        ["issued", "called", "served"],
+        # the call arrives before the issue (another station's journal shipped first)
+        ["called", "issued", "served"],
+        # the end first: the earlier steps must not take it back
+        ["served", "issued", "called"],
+        ["served", "called", "issued"],
+        ["issued", "served", "called"],
+        ["called", "served", "issued"],
+    ],
+)
+@pytest.mark.parametrize("batched", [True, False], ids=["one-batch", "a-batch-each"])
+def test_out_of_order_queue_events_leave_one_ticket_in_its_latest_state(
+    app: Flask, client: FlaskClient, lobby: str, order: list[str], batched: bool
+) -> None:
+    events = [event("queue", at=_QUEUE_STEPS[step], ticket=7, action=step) for step in order]
+    if batched:
+        assert post(client, lobby, *events)[0] == 200
+    else:
+        for one in events:
+            assert post(client, lobby, one)[0] == 200
+    with new_session(app) as session:
+        tickets = session.execute(select(QueueTicket.ticket, QueueTicket.status, QueueTicket.issued_at)).all()
+    assert [(t.ticket, t.status, t.issued_at.isoformat()) for t in tickets] == [
+        (7, "served", _QUEUE_STEPS["issued"])
+    ]
+
+
+@pytest.mark.parametrize(
+    ("step", "minute"),
+    [
+        # a no-show at the same moment as the call: the later step wins
+        ("no_show", 1),
+        # a late cancellation after the service is the later event: it wins
+        ("cancelled", 5),
+    ],
+)
+def test_a_ticket_takes_the_later_event_then_the_later_step(
+    app: Flask, client: FlaskClient, lobby: str, step: str, minute: int
+) -> None:
+    at = (_HOUR_AGO + timedelta(minutes=minute)).isoformat()
+    post(
+        client,
+        lobby,
+        event("queue", at=at, ticket=7, action=step),
+        event("queue", at=_QUEUE_STEPS["called"], ticket=7, action="called"),
+        event("queue", at=_QUEUE_STEPS["issued"], ticket=7, action="issued"),
+    )
+    with new_session(app) as session:
+        assert session.execute(select(QueueTicket.status)).scalars().all() == [step]
+
+
+def test_the_same_ticket_number_on_another_day_is_another_ticket(
+    app: Flask, client: FlaskClient, lobby: str
+) -> None:
+    yesterday, today = _HOUR_AGO - timedelta(days=1), _HOUR_AGO
+    post(
+        client,
+        lobby,
+        event("queue", at=yesterday.isoformat(), ticket=1, action="issued"),
+        event("queue", at=today.isoformat(), ticket=1, action="issued"),
+        event("queue", at=(yesterday + timedelta(minutes=5)).isoformat(), ticket=1, action="served"),
+        event("queue", at=(today + timedelta(minutes=1)).isoformat(), ticket=1, action="called"),
+    )
+    with new_session(app) as session:
+        tickets = session.execute(
+            select(QueueTicket.status, QueueTicket.issued_at).order_by(QueueTicket.issued_at)
+        ).all()
+    assert [(status, at.isoformat()) for status, at in tickets] == [
+        ("served", yesterday.isoformat()),
+        ("called", today.isoformat()),
+    ]
+
+
 @pytest.mark.parametrize(
     ("events", "expected"),
     [
@@ -402,6 +487,17 @@ def test_queue_and_device_changes_reach_the_live_stream(
         rooms = [json.loads(p)["room"] for p in session.execute(select(LiveEvent.payload)).scalars()]
     assert kinds == expected
     assert rooms == ["lobby"]
+
+
+def test_a_queue_batch_sent_again_tells_the_pages_nothing_new(
+    app: Flask, client: FlaskClient, lobby: str
+) -> None:
+    batch = [event("queue", ticket=1, action="issued"), event("status", device="camera", state="online")]
+    assert post(client, lobby, *batch) == (200, {"accepted": 2, "duplicates": 0})
+    assert post(client, lobby, *batch) == (200, {"accepted": 0, "duplicates": 2})
+    with new_session(app) as session:
+        kinds = session.execute(select(LiveEvent.kind).order_by(LiveEvent.id)).scalars().all()
+    assert kinds == ["queue", "station"]  # in the batch's transaction, once
 
 
 def test_any_event_marks_the_station_seen(app: Flask, client: FlaskClient, lobby: str) -> None:

@@ -74,7 +74,9 @@ def test_login_never_redirects_off_site(client: FlaskClient, make_user: Callable
 def test_a_disabled_user_cannot_log_in(client: FlaskClient, login: Callable, make_user: Callable) -> None:
     make_user("budi", Role.GUARD)
     login(Role.ADMIN)
-    client.post("/settings/users/budi", data={"role": "guard", "locale": "id", "active": "0"})
+    client.post(
+        "/settings/users/budi", data={"role": "guard", "locale": "id", "active": "0", "confirm": "yes"}
+    )
     client.post("/logout")
     assert client.post("/login", data={"username": "budi", "password": PASSWORD}).status_code == 401
 
@@ -281,7 +283,9 @@ def test_a_cookie_copied_before_the_session_ended_opens_nothing(
     else:
         admin = app.test_client()
         admin.post("/login", data={"username": "boss", "password": PASSWORD})
-        admin.post("/settings/users/siti", data={"role": "admin", "locale": "en", "active": "0"})
+        admin.post(
+            "/settings/users/siti", data={"role": "admin", "locale": "en", "active": "0", "confirm": "yes"}
+        )
     thief = app.test_client()
     thief.set_cookie("session", stolen)
     response = thief.get("/settings/users")

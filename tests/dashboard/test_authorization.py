@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 from dashboard.api import TOKEN_ATTR
 from dashboard.auth import PUBLIC_ATTR, ROLE_ATTR
 from dashboard.db import get_engine, new_session
-from dashboard.models import Alert, LiveEvent, Role, Room
+from dashboard.models import Alert, AuditEntry, LiveEvent, Role, Room
 
 # Sample values for URL parameters, by name.
 SAMPLES = {
@@ -34,6 +34,16 @@ SAMPLES = {
 PUBLIC = {"auth.login", "api.health", "api.openapi", "static", "metrics.metrics_page"}
 # Authenticated by a station token (or, for reading occupancy, also a login).
 TOKEN = {"api.post_events", "api.room_occupancy"}
+# Destructive actions asked first: a POST without confirm=yes only shows the question (dashboard.confirm).
+CONFIRMED = {"confirm": "yes"}
+TWO_STEP = {
+    # revoking a station
+    "settings.revoke_station": ({}, Role.SUPERVISOR),
+    # a station's new token (the old one stops working)
+    "settings.rotate_token": ({}, Role.SUPERVISOR),
+    # disabling a user
+    "settings.update_user": ({"role": "guard", "locale": "en", "active": "0"}, Role.ADMIN),
+}
 # Old addresses that send the user on (302) to where the page is now; followed where a page is read.
 # /rooms/<room>: the room page before rooms were named per site (/sites/<site>/rooms/<room>).
 REDIRECTS = {"ui.old_room_page"}
@@ -107,8 +117,10 @@ def test_wrong_roles_get_403(
         needed = required_role(app, rule.endpoint)
         if needed is None or role.rank >= needed.rank:
             continue
-        response = client.open(url(rule), method=method)
-        assert response.status_code == 403, (rule.endpoint, method, response.status_code)
+        # both steps of a two-step action (dashboard.confirm): the question is refused as well
+        for form in ({}, CONFIRMED) if method == "POST" else ({},):
+            response = client.open(url(rule), method=method, data=form)
+            assert response.status_code == 403, (rule.endpoint, method, form, response.status_code)
         refused += 1
     assert refused >= (9 if role is Role.GUARD else 3)
 
@@ -129,6 +141,36 @@ def test_the_right_role_gets_in(
             continue
         response = client.get(url(rule), follow_redirects=rule.endpoint in REDIRECTS)
         assert response.status_code == 200, (rule.endpoint, response.status_code, response.text[:300])
+
+
+@pytest.mark.parametrize("endpoint", sorted(TWO_STEP))
+def test_two_step_actions_only_ask_without_confirm(
+    app: Flask,
+    client: FlaskClient,
+    login: Callable[[Role], FlaskClient],
+    make_room: Callable,
+    make_station: Callable,
+    make_user: Callable,
+    endpoint: str,
+) -> None:
+    make_room("lobby")
+    make_station("gate-1", "lobby")
+    make_user("user-guard", Role.GUARD)
+    form, role = TWO_STEP[endpoint]
+    login(role)
+    (rule,) = [r for r in app.url_map.iter_rules() if r.endpoint == endpoint and "POST" in r.methods]
+    before = audit_actions(app)
+    response = client.post(url(rule), data=form)
+    assert response.status_code == 200, (endpoint, response.status_code)
+    assert '<input type="hidden" name="confirm" value="yes">' in response.text
+    assert audit_actions(app) == before  # nothing done, nothing audited
+    assert client.post(url(rule), data={**form, **CONFIRMED}).status_code in (200, 302)
+    assert len(audit_actions(app)) == len(before) + 1
+
+
+def audit_actions(app: Flask) -> list[str]:
+    with new_session(app) as session:
+        return list(session.execute(select(AuditEntry.action).order_by(AuditEntry.id)).scalars())
 
 
 # --- Sites kept apart (issue 13, finding 10) ----------------------------------------------------
@@ -231,8 +273,10 @@ def test_the_other_sites_things_are_not_found(
         needed = required_role(app, rule.endpoint)
         if needed is None or role.rank < needed.rank or not SITE_PARAMS & set(rule.arguments):
             continue
-        response = client.open(site_url(rule, two_sites["other"]), method=method)
-        assert response.status_code == 404, (rule.endpoint, method, response.status_code)
+        # a two-step action on the other site's things: not found at either step
+        for form in ({}, CONFIRMED) if method == "POST" else ({},):
+            response = client.open(site_url(rule, two_sites["other"]), method=method, data=form)
+            assert response.status_code == 404, (rule.endpoint, method, form, response.status_code)
         checked += 1
     assert checked >= (1 if role is Role.GUARD else 6)
     # the API's occupancy read with a login

@@ -8,14 +8,15 @@ import pytest
 
 from dashboard.live import Message
 from dashboard.livestream import QUEUE_BATCHES, Batch, LiveHub, Subscriber
-from dashboard.scope import StreamStart
+from dashboard.scope import RIGHTS_KIND, StreamStart
 
 LOBBY = Message(11, "occupancy", {"site": "kantor-pusat", "room": "lobby", "occupancy": 1})
 GUDANG = Message(12, "occupancy", {"site": "cabang", "room": "gudang", "occupancy": 5})
 SILENT = Message(13, "alert", {"kind": "station_silent", "site": None, "room": None, "station": "gate-1"})
 ORPHAN = Message(14, "alert", {"kind": "events_set_aside", "site": None, "room": None, "station": None})
-OTHER_LOBBY = Message(15, "occupancy", {"site": "cabang", "room": "lobby", "occupancy": 9})  # same slug
+OTHER_LOBBY = Message(16, "occupancy", {"site": "cabang", "room": "lobby", "occupancy": 9})  # same slug
 ALL = [LOBBY, GUDANG, SILENT, ORPHAN, OTHER_LOBBY]
+LOBBY_AFTER = Message(15, "occupancy", {"site": "kantor-pusat", "room": "lobby", "occupancy": 2})
 LOBBY_ONLY = StreamStart(0, rooms=frozenset({"kantor-pusat/lobby"}), stations=frozenset({"gate-1"}))
 
 
@@ -23,9 +24,9 @@ LOBBY_ONLY = StreamStart(0, rooms=frozenset({"kantor-pusat/lobby"}), stations=fr
     ("start", "after_id", "ids"),
     [
         # an admin's stream carries everything after its position
-        (StreamStart(0), 0, [11, 12, 13, 14, 15]),
+        (StreamStart(0), 0, [11, 12, 13, 14, 16]),
         # ... and nothing it already has
-        (StreamStart(0), 12, [13, 14, 15]),
+        (StreamStart(0), 12, [13, 14, 16]),
         # a lobby guard: lobby's count, and the silent alert of its station (no room named); never
         # the count of another site's room that is also called lobby
         (LOBBY_ONLY, 0, [11, 13]),
@@ -106,3 +107,35 @@ def test_once_caught_up_a_stream_writes_straight_to_its_socket(
     out, subscriber = asyncio.run(scenario())
     assert out == [m.to_sse().encode() for m in written]
     assert (not subscriber.queue.empty() and subscriber.queue.get_nowait() is None) is ended
+
+
+def test_a_rights_message_ends_only_its_users_streams_and_reaches_no_page() -> None:
+    async def scenario() -> tuple[list[bytes | None], list[bytes | None]]:
+        hub = LiveHub(10)
+        ended, _ = hub.subscribe(StreamStart(10, user_id=1))
+        other, _ = hub.subscribe(StreamStart(10, user_id=2))
+        hub.publish([Message(11, RIGHTS_KIND, {"user": 1}), LOBBY_AFTER])
+        await asyncio.sleep(0)
+        drained = [[q.get_nowait() for _ in range(q.qsize())] for q in (ended.queue, other.queue)]
+        return drained[0], drained[1]
+
+    ended, other = asyncio.run(scenario())
+    assert ended[0] is None  # its stream ends; the browser reconnects and is checked again
+    assert other == [LOBBY_AFTER.to_sse().encode()]  # the other user's: the page's message only
+
+
+@pytest.mark.parametrize(
+    ("start", "ends"),
+    [
+        # the user's own stream
+        (StreamStart(0, user_id=1), True),
+        # an admin's stream of another user
+        (StreamStart(0, user_id=2), False),
+        # a stream of no known user
+        (StreamStart(0), False),
+    ],
+)
+def test_who_a_rights_message_ends(start: StreamStart, ends: bool) -> None:
+    message = Message(11, RIGHTS_KIND, {"user": 1})
+    assert start.ended_by(message) is ends
+    assert not start.may_see(message)  # never sent, not even to an admin

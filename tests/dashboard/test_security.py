@@ -85,23 +85,114 @@ def test_unknown_stations_get_a_message(runner, lobby: str, command: str) -> Non
     assert "no station 'nobody'" in result.output
 
 
+CONFIRMED = {"confirm": "yes"}  # the second POST of a destructive action (dashboard.confirm)
+
+
 def test_supervisors_rotate_and_revoke_on_the_settings_page(
     app: Flask, client: FlaskClient, lobby: str, login: Callable
 ) -> None:
     login(Role.SUPERVISOR)
-    page = client.post("/settings/stations/gate-1/token")
+    page = client.post("/settings/stations/gate-1/token", data=CONFIRMED)
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
     assert "The old token no longer works." in page.text
     assert post(client, lobby, crossing("in")) == 401
-    response = client.post("/settings/stations/gate-1/revoke")
+    response = client.post("/settings/stations/gate-1/revoke", data=CONFIRMED)
     assert response.status_code == 302
     with new_session(app) as session:
         assert session.execute(select(Station.revoked_at)).scalar_one() is not None
     assert "revoked" in client.get("/settings/").text
-    assert client.post("/settings/stations/gate-1/revoke").status_code == 400
+    assert client.post("/settings/stations/gate-1/revoke", data=CONFIRMED).status_code == 400
     assert client.post("/settings/stations/nobody/token").status_code == 404
+    assert client.post("/settings/stations/nobody/token", data=CONFIRMED).status_code == 404
     assert {e.actor for e in audit_entries(app, "revoke-station")} == {"user-supervisor"}
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "question", "action"),
+    [
+        # revoking, first POST: the question, said exactly
+        (
+            "/settings/stations/gate-1/revoke",
+            {},
+            "Revoke station gate-1? It will be refused until its token is rotated.",
+            "revoke-station",
+        ),
+        # a new token, first POST: the old one would stop working
+        (
+            "/settings/stations/gate-1/token",
+            {},
+            "Give station gate-1 a new token? Its current token stops working at once",
+            "rotate-token",
+        ),
+        # a confirm field with another value is no confirmation
+        ("/settings/stations/gate-1/revoke", {"confirm": "1"}, "Revoke station gate-1?", "revoke-station"),
+    ],
+)
+def test_revoking_and_rotating_ask_first_and_change_nothing(
+    app: Flask,
+    client: FlaskClient,
+    lobby: str,
+    login: Callable,
+    path: str,
+    form: dict[str, str],
+    question: str,
+    action: str,
+) -> None:
+    login(Role.SUPERVISOR)
+    page = client.post(path, data=form)
+    assert page.status_code == 200
+    assert question in page.text
+    # the Confirm button posts back to the same URL with confirm=yes; Cancel goes back to settings
+    assert f'action="{path}"' in page.text
+    assert '<input type="hidden" name="confirm" value="yes">' in page.text
+    assert '<a href="/settings/" id="cancel"' in page.text
+    assert 'name="csrf_token"' in page.text
+    assert post(client, lobby, crossing("in")) == 200  # the station's token still works
+    with new_session(app) as session:
+        assert session.execute(select(Station.revoked_at)).scalar_one() is None
+    assert audit_entries(app, action) == []
+
+
+def test_for_a_revoked_station_the_question_says_what_a_new_token_does(
+    app: Flask, client: FlaskClient, lobby: str, login: Callable, runner
+) -> None:
+    runner.invoke(["revoke-station", "gate-1"])
+    login(Role.SUPERVISOR)
+    page = client.post("/settings/stations/gate-1/token")
+    assert page.status_code == 200
+    assert "Give station gate-1 a new token? It is revoked now" in page.text
+    # revoking it again is not asked: it is refused as before
+    response = client.post("/settings/stations/gate-1/revoke")
+    assert response.status_code == 400
+    assert "revoked already" in response.text
+    assert [e.actor for e in audit_entries(app, "revoke-station")] == ["cli"]
+
+
+def test_the_question_is_in_the_users_language(client: FlaskClient, lobby: str, login: Callable) -> None:
+    login(Role.SUPERVISOR, locale="id")
+    page = client.post("/settings/stations/gate-1/revoke").text
+    assert "Cabut stasiun gate-1? Stasiun akan ditolak sampai diberi token baru." in page
+    assert ">Batal</a>" in page
+    assert ">Cabut</button>" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "action"),
+    [
+        # confirmed: revoked, the token refused from now on
+        ("/settings/stations/gate-1/revoke", "revoke-station"),
+        # confirmed: a new token, the old one refused
+        ("/settings/stations/gate-1/token", "rotate-token"),
+    ],
+)
+def test_a_confirmed_revoke_or_rotation_happens(
+    app: Flask, client: FlaskClient, lobby: str, login: Callable, path: str, action: str
+) -> None:
+    login(Role.SUPERVISOR)
+    assert client.post(path, data=CONFIRMED).status_code in (200, 302)
+    assert post(client, lobby, crossing("in")) == 401
+    assert [(e.actor, e.detail) for e in audit_entries(app, action)] == [("user-supervisor", "gate-1")]
 
 
 # --- the audit log ------------------------------------------------------------------------------------

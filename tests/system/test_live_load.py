@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import resource
 import socket
 import sys
 import time
+import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +36,7 @@ class Served:
     """A migrated SQLite dashboard with a room, a station and a supervisor, served by the CLI."""
 
     def __init__(self, tmp_path: Path, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None):
-        url = f"sqlite:///{tmp_path / 'dashboard.sqlite3'}"
+        self.url = url = f"sqlite:///{tmp_path / 'dashboard.sqlite3'}"
         upgrade(url)
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "fleet tests"})
         with new_session(app) as session:
@@ -243,3 +245,45 @@ def test_slow_request_bodies_hold_no_request_thread(served: Served) -> None:
     finally:
         for sock in slow:
             sock.close()
+
+
+def _log_out_elsewhere(served: Served) -> None:
+    """Log the supervisor out from another browser: every session of theirs ends."""
+    other = log_in(served.dashboard)
+    page = other.open(f"{served.dashboard.base}/", timeout=10).read().decode()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    form = urllib.parse.urlencode({"csrf_token": csrf.group(1)}).encode()
+    other.open(f"{served.dashboard.base}/logout", data=form, timeout=10).read()
+
+
+def _take_sites_away(served: Served) -> None:
+    """An admin takes the supervisor off every site (``gerbang dashboard user pengawas --no-sites``)."""
+    app = create_app({"DATABASE_URL": served.url, "SECRET_KEY": "fleet tests"})
+    with new_session(app) as session:
+        manage.set_user_sites(session, "pengawas", [])
+    get_engine(app).dispose()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # logged out in another browser: the copied cookie's stream must not go on for its 55 s
+        _log_out_elsewhere,
+        # moved off the site: the stream is checked again, not left with the old scope
+        _take_sites_away,
+    ],
+)
+def test_an_open_stream_ends_when_its_users_rights_change(
+    served: Served, change: Callable[[Served], None]
+) -> None:
+    sock = served.open_stream()
+    try:
+        assert read_until(sock, b"retry: 1000").startswith(b"HTTP/1.1 200")
+        change(served)
+        started = time.monotonic()
+        tail = read_until(sock, b"0\r\n\r\n", timeout_s=10)  # the chunked body's end
+        assert tail.endswith(b"0\r\n\r\n"), tail
+        assert time.monotonic() - started < 3  # the stream lasts LIVE_STREAM_S (55 s) otherwise
+    finally:
+        sock.close()

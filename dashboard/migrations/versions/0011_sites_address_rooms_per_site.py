@@ -5,8 +5,8 @@ the pair (site_id, slug) is unique instead. Sites get an address (free text, may
 
 Going down needs every room slug to be unique again (fails while two sites share one).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 18:20:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
