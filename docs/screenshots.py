@@ -89,7 +89,7 @@ def main() -> None:
             page.click("button[type=submit]")
             page.wait_for_url("**/")
             _shoot(page, f"{dashboard}/", "overview")
-            _shoot(page, f"{dashboard}/rooms/{ROOM}", "room")
+            _shoot(page, f"{dashboard}/sites/{SITE}/rooms/{ROOM}", "room")
             _shoot(page, f"{dashboard}/reports/{SITE}", "report")
         finally:
             browser.close()
