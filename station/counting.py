@@ -124,7 +124,7 @@ class FluxLineCounter:
         self.in_count = 0
         self.out_count = 0
         self._held: list[FluxEvent] = []  # ended, waiting in case the same person steps back
-        self._votes: deque[tuple[Direction, datetime, int]] = deque(maxlen=64)  # tracks that crossed
+        self._votes: deque[tuple[Direction, datetime, int, bool]] = deque(maxlen=64)  # tracks that crossed
         self._history: deque[tuple[datetime, np.ndarray]] = deque(maxlen=150)  # recent flux profiles
         self._measuring: list[tuple[Direction, datetime, datetime, slice]] = []  # lone crossers
 
@@ -141,7 +141,7 @@ class FluxLineCounter:
         (x1, y1), (x2, y2) = self.line.start, self.line.end
         ux, uy = (x2 - x1) / self.line.length_px, (y2 - y1) / self.line.length_px
         along_px = (track.anchor[0] - x1) * ux + (track.anchor[1] - y1) * uy
-        self._votes.append((direction, at, int(along_px // self.flux.bin_px)))
+        self._votes.append((direction, at, int(along_px // self.flux.bin_px), alone))
         if not alone:
             return
         width, height = track.size
@@ -247,7 +247,9 @@ class FluxLineCounter:
         person_px = self.person.estimate(self._height(event))
         if person_px is None:
             return []  # nobody's size is known yet: wait for the event to end
-        people = people_for(event.area_px, person_px, self.settings)
+        alone = self._lone_vote(event)
+        two_ratio = self.settings.two_ratio if alone else self.settings.group_two_ratio
+        people = people_for(event.area_px, person_px, self.settings, two_ratio=two_ratio)
         if not keep_back:
             votes = self._votes_in(event)
             if people == 0 and votes and event.area_px >= self.settings.tracked_share * person_px:
@@ -267,16 +269,25 @@ class FluxLineCounter:
         )
         return [crossing] * new
 
-    def _votes_in(self, event: FluxEvent) -> int:
-        """How many tracked people crossed with ``event`` (either way: a single has one, going its way)."""
+    def _lone_vote(self, event: FluxEvent) -> bool:
+        """Whether exactly one tracked person crossed with ``event``, with nobody near them."""
+        votes = self._votes_near(event)
+        return len(votes) == 1 and votes[0][3]
+
+    def _votes_near(self, event: FluxEvent) -> list[tuple[Direction, datetime, int, bool]]:
+        """The tracked crossings (direction, when, bin, alone) during ``event`` and where it crossed."""
         slack = timedelta(seconds=self.settings.hold_s)
         margin = 2 * self.settings.gap_bins
-        votes = [
-            direction
-            for direction, at, bin_index in self._votes
-            if event.first_at - slack <= at <= event.last_at + slack
-            and event.start_bin - margin <= bin_index <= event.end_bin + margin
+        return [
+            vote
+            for vote in self._votes
+            if event.first_at - slack <= vote[1] <= event.last_at + slack
+            and event.start_bin - margin <= vote[2] <= event.end_bin + margin
         ]
+
+    def _votes_in(self, event: FluxEvent) -> int:
+        """How many tracked people crossed with ``event`` (either way: a single has one, going its way)."""
+        votes = [vote[0] for vote in self._votes_near(event)]
         return len(votes) if all(d is event.direction for d in votes) else 0
 
 

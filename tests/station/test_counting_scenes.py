@@ -276,3 +276,33 @@ def test_a_child_first_does_not_make_each_adult_after_them_two() -> None:
     sizes = [(13, 32), (22, 58), (22, 58), (22, 58), (22, 58)]
     scene = Scene(tuple(side_on_visitor_sized(i, size) for i, size in enumerate(sizes)), 32.0)
     assert count(scene, (ENTRY, EXIT)) == [(5, 0), (0, 5)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("x", "stand_s", "exit_speed_px_s", "shadow"),
+    [
+        (384, 15.0, 120.0, False),  # stands mid-picture for 15 s, leaves at a walk
+        (300, 20.0, 90.0, False),  # stands longer, further left, leaves slowly
+        (384, 15.0, 120.0, True),  # with a shadow beside them all the way
+    ],
+)
+def test_a_visitor_who_stands_at_the_table_crosses_each_line_once(
+    x: float, stand_s: float, exit_speed_px_s: float, shadow: bool
+) -> None:
+    # The held-out side-on room: in from the bottom edge, a long wait at the table (long enough to fade
+    # into a motion-only background), out by the right edge. Each line sees one crossing, no phantom
+    # crossing the other way after the exit, and the person stays one track throughout.
+    path = pause(walk((x, 500), (x, 230), start_s=1.0), stand_s, ((840, 240),), speed_px_s=exit_speed_px_s)
+    visitor = Walker(path, size=(22, 58), casts_shadow=shadow)
+    scene = Scene((visitor,), 1.0 + 270 / 120 + stand_s + 460 / exit_speed_px_s + 2.0)
+    counter = DoorCounter((ENTRY, EXIT), scene.size)
+    crossings = []
+    track_ids: set[int] = set()
+    for index, image in enumerate(scene.frames()):
+        crossings += counter.process(image, T0 + timedelta(seconds=index / FPS))
+        track_ids |= {track.track_id for track in counter.tracks}
+    crossings += counter.finish()
+    assert [(c.line, c.direction.value) for c in crossings] == [("entry", "in"), ("exit", "out")]
+    assert [(c.in_count, c.out_count) for c in counter.counters] == [(1, 0), (0, 1)]
+    assert len(track_ids) <= 2
