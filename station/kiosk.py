@@ -65,8 +65,14 @@ class MetricsPage(Protocol):
 class Broadcaster:
     """Hands the newest kiosk state to every open page."""
 
-    def __init__(self) -> None:
+    def __init__(self, keepalive_s: float = KEEPALIVE_S) -> None:
+        """Start with no state: a page's stream sends only keep-alives until the first change.
+
+        Args:
+            keepalive_s: seconds between keep-alive comments while nothing changes.
+        """
         self._condition = threading.Condition()
+        self._keepalive_s = keepalive_s
         self._version = 0
         self._payload = "{}"
 
@@ -79,12 +85,16 @@ class Broadcaster:
             self._condition.notify_all()
 
     def stream(self, stop: Callable[[], bool] = lambda: False) -> Iterator[str]:
-        """Yield Server-Sent Events: the current state at once, then every change."""
-        seen = -1
+        """Yield Server-Sent Events: the current state at once (once there is one), then every change.
+
+        Before the first change there is no state to send (the page asks ``/state``); an empty one
+        would be taken for a newer one than that answer.
+        """
+        seen = 0
         while not stop():
             with self._condition:
                 if self._version == seen:
-                    self._condition.wait(KEEPALIVE_S)
+                    self._condition.wait(self._keepalive_s)
                 if self._version == seen:
                     payload = None
                 else:

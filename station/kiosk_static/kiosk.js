@@ -304,6 +304,8 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("confirm").addEventListener("click", () => { if (pending) act(pending, true); });
   translatePage();
   setInterval(showClock, 10000);
-  fetch("/state").then((r) => r.json()).then(show);
+  // The stream sends the current state once it has one; this answer only fills the page until then
+  // (a state of the same sequence number from the stream is newer than it).
+  fetch("/state").then((r) => r.json()).then((state) => { if (!last) show(state); });
   connect();
 });

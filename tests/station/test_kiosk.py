@@ -67,6 +67,18 @@ def test_events_stream_starts_with_the_current_state(kiosk):
     assert b'"occupancy_people": 1' in first
 
 
+def test_before_any_change_the_stream_sends_no_state_to_take_for_a_newer_one():
+    # an empty state would replace the page's /state answer (same sequence number) with a blank welcome
+    broadcaster = Broadcaster(keepalive_s=0.01)
+    stream = broadcaster.stream()
+    assert next(stream) == ": keep-alive\n\n"
+    station = Station(
+        ScreeningConfig(), Ledger(capacity_people=10), Journal(":memory:"), on_change=broadcaster.publish
+    )
+    station.crossing(Direction.IN)
+    assert b'"occupancy_people": 1' in next(stream).encode()
+
+
 @pytest.mark.parametrize(
     ("body", "status", "occupancy"),
     [
