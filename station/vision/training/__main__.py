@@ -21,6 +21,7 @@ def main() -> None:
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--epochs", type=int, default=18)
+    parser.add_argument("--width", type=float, default=1.5, help="channel multiplier of the network")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (the CPU is shared)")
     parser.add_argument("--cache", type=Path, default=_REPO / "build" / "mask_crops.npz")
     parser.add_argument("--negatives-cache", type=Path, default=_REPO / "build" / "mask_negatives.npz")
@@ -42,6 +43,7 @@ def main() -> None:
             metrics=args.metrics,
             epochs=args.epochs,
             threads=args.threads,
+            width=args.width,
         )
     )
     print(json.dumps(metrics, indent=1))

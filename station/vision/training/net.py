@@ -26,20 +26,30 @@ def _separable(cin: int, cout: int, stride: int) -> nn.Sequential:
 class MaskNet(nn.Module):
     """Input: BGR crops scaled to [0, 1], (N, 3, 64, 64). Output: logits (N, 3)."""
 
-    def __init__(self, classes: int = 3):
+    def __init__(self, classes: int = 3, width: float = 1.0):
+        """Build the network.
+
+        Args:
+            classes: outputs.
+            width: channel multiplier (1.0: 24 to 256 channels), rounded to multiples of 8.
+        """
         super().__init__()
+
+        def c(channels: int) -> int:
+            return max(8, round(channels * width / 8) * 8)
+
         self.features = nn.Sequential(
-            _conv_bn(3, 24, 2),  # 32
-            _separable(24, 32, 1),
-            _separable(32, 64, 2),  # 16
-            _separable(64, 64, 1),
-            _separable(64, 128, 2),  # 8
-            _separable(128, 128, 1),
-            _separable(128, 128, 1),
-            _separable(128, 256, 2),  # 4
-            _separable(256, 256, 1),
+            _conv_bn(3, c(24), 2),  # 32
+            _separable(c(24), c(32), 1),
+            _separable(c(32), c(64), 2),  # 16
+            _separable(c(64), c(64), 1),
+            _separable(c(64), c(128), 2),  # 8
+            _separable(c(128), c(128), 1),
+            _separable(c(128), c(128), 1),
+            _separable(c(128), c(256), 2),  # 4
+            _separable(c(256), c(256), 1),
         )
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(256, classes))
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(c(256), classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return class logits."""

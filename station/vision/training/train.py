@@ -56,6 +56,7 @@ class TrainConfig:
     learning_rate: float = 3e-3
     seed: int = 2026
     threads: int = 1
+    width: float = 1.5  # the channel multiplier (1.5: 32 to 384 channels)
     # Draws per epoch of each image kind: bare faces are few and feed three kinds of draws.
     repeats: dict[str, float] = field(
         default_factory=lambda: {"with_mask": 1.5, "without_mask": 3.0, "incorrect": 2.0}
@@ -249,7 +250,7 @@ def train(config: TrainConfig) -> dict:
     logger.info("%s training and %s validation images", len(train_indices), len(val_indices))
 
     rng = np.random.default_rng(config.seed)
-    net = MaskNet(NETWORK_OUTPUTS)
+    net = MaskNet(NETWORK_OUTPUTS, width=config.width)
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=5e-4)
     draws = epoch_draws(data, train_indices, config, rng)
     steps_per_epoch = (len(draws) + config.batch_size - 1) // config.batch_size

@@ -52,6 +52,27 @@ def test_cv2_dnn_runs_the_export_like_pytorch(tmp_path):
     assert expected.std() > 1e-3  # the check compares something, not three equal thirds
 
 
+@pytest.mark.parametrize(
+    ("width", "channels", "parameters"),
+    [
+        (1.0, [24, 32, 64, 128, 256], 159_076),  # the previous model
+        (1.5, [32, 48, 96, 192, 384], 347_892),  # the committed model (TrainConfig's default)
+    ],
+)
+def test_the_width_scales_every_layer(width, channels, parameters):
+    net = MaskNet(NETWORK_OUTPUTS, width=width)
+    widths = sorted({m.out_channels for m in net.modules() if isinstance(m, torch.nn.Conv2d)})
+    assert widths == channels
+    assert sum(p.numel() for p in net.parameters()) == parameters
+    assert net(torch.zeros(2, 3, 64, 64)).shape == (2, NETWORK_OUTPUTS)
+
+
+def test_training_builds_the_committed_width():
+    from pathlib import Path
+
+    assert TrainConfig(Path("d"), Path("y"), Path("o")).width == 1.5
+
+
 def test_cv2_dnn_runs_a_four_output_export_like_pytorch(tmp_path):
     torch.manual_seed(1)
     net = MaskNet(NETWORK_OUTPUTS)
