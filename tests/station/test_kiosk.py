@@ -67,13 +67,16 @@ def test_events_stream_starts_with_the_current_state(kiosk):
     assert b'"occupancy_people": 1' in first
 
 
-def test_before_any_change_the_stream_sends_no_state_to_take_for_a_newer_one():
+def test_before_any_change_the_stream_sends_no_state_to_take_for_a_newer_one(tmp_path):
     # an empty state would replace the page's /state answer (same sequence number) with a blank welcome
     broadcaster = Broadcaster(keepalive_s=0.01)
     stream = broadcaster.stream()
     assert next(stream) == ": keep-alive\n\n"
     station = Station(
-        ScreeningConfig(), Ledger(capacity_people=10), Journal(":memory:"), on_change=broadcaster.publish
+        ScreeningConfig(),
+        Ledger(capacity_people=10),
+        Journal(tmp_path / "j.sqlite3"),
+        on_change=broadcaster.publish,
     )
     station.crossing(Direction.IN)
     assert b'"occupancy_people": 1' in next(stream).encode()
