@@ -86,7 +86,7 @@ def _dashboard(folder: Path, port: int) -> Iterator[tuple[str, str]]:
     from dashboard import create_app
     from dashboard.db import get_engine, new_session
     from dashboard.jobs import Scheduler
-    from dashboard.manage import add_room, add_station, create_user
+    from dashboard.manage import add_room, add_site, add_station, create_user
     from dashboard.migrate import upgrade
     from dashboard.models import Role
     from dashboard.serve import make_server
@@ -96,6 +96,9 @@ def _dashboard(folder: Path, port: int) -> Iterator[tuple[str, str]]:
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(16)})
     with new_session(app) as session:
+        add_site(
+            session, SITE, "Kantor Pusat Dukcapil", address="Jl. Letjen Suprapto, Jakarta Pusat", actor="demo"
+        )
         add_room(session, SITE, ROOM, CAPACITY, 0.5, name="Ruang Layanan Adminduk", actor="demo")
         add_room(session, SITE, "ruang-arsip", 8, 0.5, name="Ruang Arsip", actor="demo")
         create_user(session, USER, PASSWORD, Role.ADMIN, locale="id", actor="demo")

@@ -80,9 +80,9 @@ def main() -> None:
         time.sleep(WARM_UP_S)
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         try:
-            kiosk_page = browser.new_page(viewport={"width": 1280, "height": 800})
+            kiosk_page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="id-ID")
             _shoot(kiosk_page, kiosk, "kiosk")
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="id-ID")
             page.goto(f"{dashboard}/login")
             page.fill("input[name=username]", USER)
             page.fill("input[name=password]", PASSWORD)
