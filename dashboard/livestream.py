@@ -155,9 +155,12 @@ class LiveHub:
     A batch is handed to the streams ``SLICE`` at a time, ``SLICE_GAP_S`` apart, so a station's
     request waiting for the loop waits for one slice, not for a thousand pages, and between slices
     the loop sleeps on its sockets and the request threads have the GIL to themselves.
+    ``bench/live.py`` (1,000 pages, the ingest p99 against no pages, same run): 16 a slice gave 0.99–1.24
+    in four runs, 64 gave 0.94–1.88 in five (two over 1.5); a page's update then arrives within 300 ms
+    instead of 250 ms.
     """
 
-    SLICE = 64
+    SLICE = 16
     SLICE_GAP_S = 0.001
 
     def __init__(self, position: int, loop: asyncio.AbstractEventLoop | None = None) -> None:

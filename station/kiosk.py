@@ -74,7 +74,7 @@ class Broadcaster:
         self._condition = threading.Condition()
         self._keepalive_s = keepalive_s
         self._version = 0
-        self._payload = "{}"
+        self._payload = ""  # version 0 has no state and is never sent
 
     def publish(self, state: KioskState) -> None:
         """Send ``state`` to every listener."""

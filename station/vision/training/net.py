@@ -24,7 +24,7 @@ def _separable(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 
 class MaskNet(nn.Module):
-    """Input: BGR crops scaled to [0, 1], (N, 3, 64, 64). Output: logits (N, 3)."""
+    """Input: BGR crops scaled to [0, 1], (N, 3, 64, 64). Output: logits (N, classes)."""
 
     def __init__(self, classes: int = 3, width: float = 1.0):
         """Build the network.
