@@ -118,6 +118,8 @@ class DoorLine:
     line: tuple[float, ...] = field(default=(0, 0, 0, 0), metadata={"length": 4})
     in_point: tuple[float, ...] = field(default=(0, 0), metadata={"length": 2})
     door: str = "main"
+    # One person's area of flow through the line (source pixels); 0: learnt from lone crossers.
+    person_area_px: float = field(default=0.0, metadata=_range(0, 10_000_000))
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +228,8 @@ def door_lines(section: CountingSection) -> list[CrossingLine]:
         x1, y1, x2, y2 = spec.line
         in_x, in_y = spec.in_point  # two numbers: checked when the file was read
         try:
-            lines.append(CrossingLine((x1, y1), (x2, y2), (in_x, in_y), name=spec.door))
+            area = spec.person_area_px or None
+            lines.append(CrossingLine((x1, y1), (x2, y2), (in_x, in_y), name=spec.door, person_area_px=area))
         except ValueError as err:
             message = str(err).split(": ", 1)[-1]
             raise ConfigError(f"counting.lines[{index}]: {message}") from None

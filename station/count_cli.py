@@ -12,7 +12,7 @@ import cv2
 
 from sensors.camera import CameraError, FrameSource, parse_source
 from sensors.crossing import Crossing
-from station.counting import Method, count_source
+from station.counting import LineCount, Method, count_source
 from station.vision.annotate import AnnotationError, VideoOut, draw_lines
 from station.vision.crossings import DoorLine
 from station.vision.sizes import SizeSettings
@@ -31,9 +31,15 @@ def _numbers(text: str, count: int, option: str, example: str) -> tuple[float, .
 
 
 def parse_lines(
-    lines: tuple[str, ...], in_points: tuple[str, ...], band_px: float, doors: tuple[str, ...] = ()
+    lines: tuple[str, ...],
+    in_points: tuple[str, ...],
+    band_px: float,
+    doors: tuple[str, ...] = (),
+    person_areas_px: tuple[float, ...] = (),
 ) -> list[DoorLine]:
-    """Pair each ``--line x1,y1,x2,y2`` with its ``--in-point x,y`` (and ``--door NAME``) into door lines.
+    """Pair each ``--line x1,y1,x2,y2`` with its ``--in-point x,y`` into door lines.
+
+    Each line also takes its ``--door NAME`` and ``--person-area-px N``, when those are given.
 
     Raises:
         click.BadParameter: A malformed value, unpaired options, a zero-length line, or an in-point on
@@ -51,13 +57,22 @@ def parse_lines(
             f"give a --door for every --line or none: got {len(lines)} lines and {len(doors)} doors",
             param_hint="--door",
         )
+    if person_areas_px and len(person_areas_px) != len(lines):
+        raise click.BadParameter(
+            f"give a --person-area-px for every --line or none: got {len(lines)} lines and "
+            f"{len(person_areas_px)} areas",
+            param_hint="--person-area-px",
+        )
     door_lines = []
     for index, (line_text, point_text) in enumerate(zip(lines, in_points, strict=True)):
         x1, y1, x2, y2 = _numbers(line_text, 4, "--line", "100,200,500,200")
         px, py = _numbers(point_text, 2, "--in-point", "300,80")
         try:
             name = doors[index] if doors else index
-            door_lines.append(DoorLine((x1, y1), (x2, y2), (px, py), band_px=band_px, name=name))
+            area = person_areas_px[index] if person_areas_px else None
+            door_lines.append(
+                DoorLine((x1, y1), (x2, y2), (px, py), band_px=band_px, name=name, person_area_px=area)
+            )
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--line/--in-point") from None
     return door_lines
@@ -75,6 +90,16 @@ def _write_preview(frames: FrameSource, door_lines: list[DoorLine], path: Path) 
         raise click.ClickException(f"cannot write {path} (use a .png or .jpg name)")
     height, width = frame.image.shape[:2]
     click.echo(f"wrote {path}: {width}x{height}, {len(door_lines)} line(s)")
+
+
+def _flow_text(line: DoorLine, totals: LineCount) -> str:
+    """What a line measured, for an installer checking its counts: flow, and one person's area."""
+    if totals.flow_px is None:
+        return ""
+    if totals.person_area_px is None:
+        return f"  (flow {totals.flow_px:,.0f} px)"
+    how = "given" if line.person_area_px is not None else "learnt"
+    return f"  (flow {totals.flow_px:,.0f} px, one person {totals.person_area_px:,.0f} px, {how})"
 
 
 def default_band_px(frame_size: tuple[int, int]) -> float:
@@ -98,6 +123,15 @@ def default_band_px(frame_size: tuple[int, int]) -> float:
     multiple=True,
     metavar="NAME",
     help="The door a --line watches (drawn and reported as the crossings' line); one per --line.",
+)
+@click.option(
+    "--person-area-px",
+    "person_areas_px",
+    multiple=True,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="N",
+    help="One person's area of flow through a --line, one per --line: that line's flow_px from a "
+    "recorded clip over the crossings you counted in it by eye [default: learnt from lone crossers].",
 )
 @click.option(
     "--band-px",
@@ -141,6 +175,7 @@ def count(
     lines: tuple[str, ...],
     in_points: tuple[str, ...],
     doors: tuple[str, ...],
+    person_areas_px: tuple[float, ...],
     band_px: float | None,
     annotate_path: Path | None,
     preview_path: Path | None,
@@ -156,7 +191,9 @@ def count(
     until Ctrl-C. Prints each crossing, then the totals. --preview writes one frame with the lines
     drawn instead, to check them before a day of counting.
     """
-    parse_lines(lines, in_points, band_px or 0.0, doors)  # fail on bad values before opening anything
+    parse_lines(
+        lines, in_points, band_px or 0.0, doors, person_areas_px
+    )  # fail on bad values before opening anything
     if preview_path is not None and not preview_path.parent.is_dir():
         raise click.BadParameter(f"no such directory {preview_path.parent}", param_hint="--preview")
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our own message says it once
@@ -167,7 +204,7 @@ def count(
     width, height = frames.frame_size
     if band_px is None:
         band_px = default_band_px((width, height)) if width and height else 8.0
-    door_lines = parse_lines(lines, in_points, band_px, doors)
+    door_lines = parse_lines(lines, in_points, band_px, doors, person_areas_px)
     if width and height:
         for line in door_lines:
             if not all(0 <= x <= width and 0 <= y <= height for x, y in (line.start, line.end)):
@@ -192,7 +229,8 @@ def count(
         else:
             click.echo(
                 f"{crossing.at.isoformat(timespec='milliseconds')}  line {crossing.line}  "
-                f"{crossing.direction:<3}  track {crossing.track_id}"
+                f"{crossing.direction:<3}"
+                + ("" if crossing.track_id is None else f"  track {crossing.track_id}")
             )
 
     def on_progress(done: int, fps: float) -> None:
@@ -227,8 +265,10 @@ def count(
     if as_json:
         click.echo(json.dumps(result.as_json()))
         return
-    for index, totals in enumerate(result.lines):
-        click.echo(f"line {index}: in {totals.in_count}  out {totals.out_count}")
+    for line, totals in zip(door_lines, result.lines, strict=True):
+        click.echo(
+            f"line {line.name}: in {totals.in_count}  out {totals.out_count}{_flow_text(line, totals)}"
+        )
     click.echo(
         f"total: in {result.in_count}  out {result.out_count}  ({result.frames} frames, {result.fps:.0f} fps)"
     )

@@ -46,7 +46,8 @@ class PersonArea:
     the usual blob of one tracked person at the event's height (``sizes``: nearest known height, then
     whoever was tracked nearby), or the median of the line's events when that is smaller (at a door
     where people come one at a time, the events are the people), and before anyone was tracked, the
-    median of the line's first events. Never less than ``floor_px``, the smallest moving blob.
+    median of the line's first events. Never less than ``floor_px``, the smallest moving blob. An
+    installer's ``given_px`` (the line's ``person_area_px``) replaces all of it.
 
     Args:
         sizes: The tracker's sizes of single people.
@@ -54,13 +55,21 @@ class PersonArea:
         memory: Singles (and first events) remembered.
         min_singles: Singles needed before they are trusted over the tracker's sizes.
         min_events: Events needed before their median is weighed against the tracker's sizes.
+        given_px: One person's area as the installer measured it, or None to learn it.
     """
 
     def __init__(
-        self, sizes: PersonSizes, floor_px: float, memory: int = 25, min_singles: int = 1, min_events: int = 5
+        self,
+        sizes: PersonSizes,
+        floor_px: float,
+        memory: int = 25,
+        min_singles: int = 1,
+        min_events: int = 5,
+        given_px: float | None = None,
     ) -> None:
         self.sizes = sizes
         self.floor_px = floor_px
+        self.given_px = given_px
         self.min_singles = min_singles
         self.min_events = min_events
         self._singles: deque[float] = deque(maxlen=memory)
@@ -68,11 +77,13 @@ class PersonArea:
 
     @property
     def sized(self) -> bool:
-        """Whether the line has measured lone people itself (the estimate is no longer a guess)."""
-        return len(self._singles) >= self.min_singles
+        """Whether the estimate is no longer a guess: given, or measured on lone people at the line."""
+        return self.given_px is not None or len(self._singles) >= self.min_singles
 
     def estimate(self, y: float) -> float | None:
         """Return one person's area for an event centred at height ``y``, or None before any event."""
+        if self.given_px is not None:
+            return self.given_px
         if len(self._singles) >= self.min_singles:
             return max(statistics.median(self._singles), self.floor_px)
         tracked = (
@@ -119,10 +130,13 @@ class FluxLineCounter:
         self.line = line
         self.settings = settings or FluxSettings()
         self.flux = LineFlux(line, frame_size, self.settings)
-        self.person = PersonArea(sizes, floor_px)
+        self.person = PersonArea(sizes, floor_px, given_px=line.person_area_px)
         self.source = source
         self.in_count = 0
         self.out_count = 0
+        #: Area of the events that counted somebody (source pixels): over a clip whose crossings
+        #: were counted by eye, this over that count is the line's ``person_area_px``.
+        self.flow_px = 0.0
         self._held: list[FluxEvent] = []  # ended, waiting in case the same person steps back
         self._votes: deque[tuple[Direction, datetime, int, bool]] = deque(maxlen=64)  # tracks that crossed
         self._history: deque[tuple[datetime, np.ndarray]] = deque(maxlen=150)  # recent flux profiles
@@ -243,6 +257,10 @@ class FluxLineCounter:
         y1, y2 = self.line.start[1], self.line.end[1]
         return y1 + (y2 - y1) * middle_px / self.line.length_px
 
+    def person_area_px(self) -> float | None:
+        """One person's area at the line's middle as the line sees it now; None before any event."""
+        return self.person.estimate((self.line.start[1] + self.line.end[1]) / 2)
+
     def _count(self, event: FluxEvent, keep_back: int = 0) -> list[Crossing]:
         person_px = self.person.estimate(self._height(event))
         if person_px is None:
@@ -255,6 +273,8 @@ class FluxLineCounter:
             if people == 0 and votes and event.area_px >= self.settings.tracked_share * person_px:
                 people = 1  # small, but a tracked person crossed with it
             self.person.learn(event.area_px, single=False)
+            if people > 0:
+                self.flow_px += event.area_px
         people -= keep_back
         new = people - event.counted
         if new <= 0:
@@ -310,14 +330,23 @@ class LineCount:
     Attributes:
         in_count: Crossings into the room.
         out_count: Crossings out of it.
+        flow_px: With ``flux``: the area of the events that counted somebody (source pixels).
+        person_area_px: With ``flux``: one person's area the line used at the end (given or
+            learnt), or None when it never saw anybody.
     """
 
     in_count: int
     out_count: int
+    flow_px: float | None = None
+    person_area_px: float | None = None
 
-    def as_json(self) -> dict[str, int]:
-        """Return ``{"in": n, "out": m}``."""
-        return {"in": self.in_count, "out": self.out_count}
+    def as_json(self) -> dict[str, int | float | None]:
+        """Return ``{"in": n, "out": m}``, with ``flow_px`` and ``person_area_px`` when measured."""
+        summary: dict[str, int | float | None] = {"in": self.in_count, "out": self.out_count}
+        if self.flow_px is not None:
+            summary["flow_px"] = round(self.flow_px)
+            summary["person_area_px"] = None if self.person_area_px is None else round(self.person_area_px)
+        return summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,16 +374,14 @@ class CountResult:
         return sum(line.out_count for line in self.lines)
 
     def as_json(self) -> dict[str, object]:
-        """Return the CLI's summary: ``in``, ``out``, ``frames``, ``fps``, and ``lines`` if several."""
-        summary: dict[str, object] = {
+        """Return the CLI's summary: ``in``, ``out``, ``frames``, ``fps`` and each line's ``lines``."""
+        return {
             "in": self.in_count,
             "out": self.out_count,
             "frames": self.frames,
             "fps": round(self.fps, 1),
+            "lines": [line.as_json() for line in self.lines],
         }
-        if len(self.lines) > 1:
-            summary["lines"] = [line.as_json() for line in self.lines]
-        return summary
 
 
 class DoorCounter:
@@ -442,8 +469,14 @@ class DoorCounter:
 
     def result(self, fps: float) -> CountResult:
         """Return the totals so far."""
+        if self._flux_counters:
+            lines = tuple(
+                LineCount(c.in_count, c.out_count, c.flow_px, c.person_area_px()) for c in self._flux_counters
+            )
+        else:
+            lines = tuple(LineCount(c.in_count, c.out_count) for c in self.counters)
         return CountResult(
-            lines=tuple(LineCount(c.in_count, c.out_count) for c in self.counters),
+            lines=lines,
             frames=self.frames,
             fps=fps,
         )

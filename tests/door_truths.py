@@ -25,12 +25,19 @@ def load_truths() -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(TRUTHS.glob("*.json"))}
 
 
-def count_truth(truth: dict, method: Method = Method.FLUX) -> CountResult:
-    """Count the truth's clip across its line, as ``gerbang count`` does with the default band."""
+def count_truth(
+    truth: dict, method: Method = Method.FLUX, person_area_px: float | None = None
+) -> CountResult:
+    """Count the truth's clip across its line, as ``gerbang count`` does with the default band.
+
+    ``person_area_px`` is the line's calibration (``--person-area-px``), None to learn it.
+    """
     x1, y1, x2, y2 = truth["line"]
     with FrameSource(str(VIDEOS / truth["clip"]), start=datetime(2026, 1, 1, tzinfo=UTC)) as source:
         band_px = default_band_px(source.frame_size)
-        line = DoorLine((x1, y1), (x2, y2), tuple(truth["in_point"]), band_px=band_px)
+        line = DoorLine(
+            (x1, y1), (x2, y2), tuple(truth["in_point"]), band_px=band_px, person_area_px=person_area_px
+        )
         return count_source(source, [line], method=method)
 
 

@@ -49,9 +49,14 @@ class DoorLine:
         band_px: Half-width of the hysteresis band around the line; also how far beyond its ends a
             crossing still counts.
         name: What crossings of this line carry as ``line``: an index or a name.
+        person_area_px: One person's area of flow through this line (source pixels, ``--method
+            flux``), set by an installer from a recorded clip whose crossings they counted by eye
+            (the line's ``flow_px`` over that count); None: learnt from the people the line sees.
+            Worth setting at a door that is never empty, where nobody crosses alone to be measured.
 
     Raises:
-        ValueError: The line has zero length, or ``in_point`` lies on it.
+        ValueError: The line has zero length, ``in_point`` lies on it, or ``person_area_px`` is not
+            a positive number.
     """
 
     start: Point
@@ -59,6 +64,7 @@ class DoorLine:
     in_point: Point
     band_px: float = 8.0
     name: int | str = 0
+    person_area_px: float | None = None
 
     def __post_init__(self) -> None:
         if self.length_px < 1e-6:
@@ -67,6 +73,9 @@ class DoorLine:
             raise ValueError(f"line {self.name}: band_px must not be negative, got {self.band_px}")
         if abs(self._raw_distance(self.in_point)) < 1e-6:
             raise ValueError(f"line {self.name}: in_point {self.in_point} lies on the line, not on a side")
+        area = self.person_area_px
+        if area is not None and not (math.isfinite(area) and area > 0):
+            raise ValueError(f"line {self.name}: person_area_px must be a positive number, got {area}")
 
     @property
     def length_px(self) -> float:

@@ -44,11 +44,25 @@ def test_the_example_file_counting_by_camera_loads():
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace('source = "beams"', 'source = "camera"')
     text = text.replace("# [[counting.lines]]", "[[counting.lines]]")
-    for key in ("line = ", "in_point = ", "door = "):
+    for key in ("line = ", "in_point = ", "door = ", "person_area_px = "):
         text = text.replace(f"# {key}", key)
     config = parse(tomllib.loads(text))
     assert config.counting.source == "camera"
     assert [line.door for line in config.counting.lines] == ["main"]
+    assert [line.person_area_px for line in door_lines(config.counting)] == [None]  # 0: learnt
+
+
+def test_a_line_s_person_area_reaches_the_counter():
+    # an installer's calibration of one line: the other line still learns its own
+    document = {
+        "counting": {
+            "source": "camera",
+            "camera": "0",
+            "lines": [{**CAMERA_LINE, "person_area_px": 1660}, {**CAMERA_LINE, "door": "side"}],
+        }
+    }
+    lines = door_lines(parse(document).counting)
+    assert [(line.name, line.person_area_px) for line in lines] == [("main", 1660.0), ("side", None)]
 
 
 CAMERA_LINE = {"line": [0, 10, 100, 10], "in_point": [50, 60]}
@@ -82,6 +96,17 @@ CAMERA_LINE = {"line": [0, 10, 100, 10], "in_point": [50, 60]}
                 }
             },
             r"counting.lines\[0\]: in_point .* lies on the line",
+        ),
+        # a negative person area: no person is that
+        (
+            {
+                "counting": {
+                    "source": "camera",
+                    "camera": "0",
+                    "lines": [{**CAMERA_LINE, "person_area_px": -5}],
+                }
+            },
+            r"counting.lines\[0\].person_area_px: -5 is out of range",
         ),
         # a door without a name
         (

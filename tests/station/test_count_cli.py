@@ -42,8 +42,13 @@ def test_json_summary_is_the_last_line(door_video: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     summary = _summary(result.stdout)
-    assert set(summary) == {"in", "out", "frames", "fps"}
+    assert set(summary) == {"in", "out", "frames", "fps", "lines"}
     assert (summary["in"], summary["out"], summary["frames"]) == (1, 1, FIXTURE_FRAMES)
+    (line,) = summary["lines"]
+    assert set(line) == {"in", "out", "flow_px", "person_area_px"}
+    # what the line measured, for an installer's calibration: the two walkers' flow, one person's area
+    assert line["flow_px"] > 0
+    assert 0.5 * line["flow_px"] / 2 < line["person_area_px"] < 2 * line["flow_px"] / 2
     events = [json.loads(line) for line in result.stdout.strip().splitlines()[:-1]]
     assert sorted(e["direction"] for e in events) == ["in", "out"]
     assert "frame" in result.stderr  # progress
@@ -57,8 +62,28 @@ def test_several_lines_are_reported_in_order_with_totals(door_video: Path) -> No
     result = CliRunner().invoke(count, args)
     assert result.exit_code == 0, result.output
     summary = _summary(result.stdout)
-    assert summary["lines"] == [{"in": 1, "out": 0}, {"in": 0, "out": 1}, {"in": 0, "out": 0}]
+    assert [(line["in"], line["out"]) for line in summary["lines"]] == [(1, 0), (0, 1), (0, 0)]
+    assert summary["lines"][2]["flow_px"] == 0
     assert (summary["in"], summary["out"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("share", "people"),
+    [
+        # the installer's area is what the line learns by itself: the same count
+        (1.0, 1),
+        # a third of it: each walker's flow is three people's (the given area is used, not learnt)
+        (1 / 3, 3),
+    ],
+)
+def test_a_given_person_area_replaces_the_learnt_one(door_video: Path, share: float, people: int) -> None:
+    args = [str(door_video), "--line", "64,216,704,216", "--in-point", "384,60"]
+    learnt = _summary(CliRunner().invoke(count, [*args, "--json"]).stdout)["lines"][0]["person_area_px"]
+    given_px = round(share * learnt)
+    result = CliRunner().invoke(count, [*args, "--person-area-px", str(given_px)])
+    assert result.exit_code == 0, result.output
+    assert f"line 0: in {people}  out {people}" in result.stdout
+    assert f"one person {given_px:,} px, given" in result.stdout
 
 
 def test_annotate_writes_every_frame(door_video: Path, tmp_path: Path) -> None:
@@ -126,6 +151,13 @@ def test_preview_draws_the_lines_on_one_frame_and_counts_nothing(door_video: Pat
     [
         # one --door for two lines
         (["--line", "0,300,768,300", "--in-point", "384,400", "--door", "a"], "a --door for every --line"),
+        # one --person-area-px for two lines
+        (
+            ["--line", "0,300,768,300", "--in-point", "384,400", "--person-area-px", "900"],
+            "a --person-area-px for every --line",
+        ),
+        # no person has an area of 0
+        (["--person-area-px", "0"], "Invalid value for '--person-area-px'"),
         # a preview into a folder that does not exist
         (["--preview", "/nonexistent/dir/lines.png"], "no such directory"),
     ],
