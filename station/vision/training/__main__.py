@@ -21,6 +21,12 @@ def main() -> None:
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--epochs", type=int, default=18)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=2026,
+        help="seed of the training randomness (weights, draws, batch order); it does not change the split",
+    )
     parser.add_argument("--width", type=float, default=1.5, help="channel multiplier of the network")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (the CPU is shared)")
     parser.add_argument("--cache", type=Path, default=_REPO / "build" / "mask_crops.npz")
@@ -42,6 +48,7 @@ def main() -> None:
             video_dir=args.video,
             metrics=args.metrics,
             epochs=args.epochs,
+            seed=args.seed,
             threads=args.threads,
             width=args.width,
         )

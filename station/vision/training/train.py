@@ -42,7 +42,26 @@ BARE_DRAW_SHARES = {BARE: 0.55, DRAWN_OVER_NOSE: 0.17, DRAWN_BELOW_NOSE: 0.28}
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training settings (the committed model used the defaults)."""
+    """Training settings (the committed model used the defaults).
+
+    Attributes:
+        data_dir: Folder with one sub-folder of images per class.
+        yunet_path: YuNet face detector model.
+        output: ONNX file to write.
+        cache: Context crops of the data set, aligned once.
+        negatives_cache: Mined hard negatives.
+        video_dir: Videos to mine the negatives from (default: ``video`` beside ``data_dir``).
+        metrics: Validation figures to write.
+        epochs: Training epochs.
+        batch_size: Crops per optimiser step.
+        learning_rate: Peak learning rate of the one-cycle schedule.
+        seed: Training randomness: weights, draws, augmentation, batch order and negatives mining.
+            It does not change the split.
+        split_seed: The train/validation split of the images (``data.list_samples``) and nothing else.
+        threads: PyTorch threads.
+        width: Channel multiplier of the network.
+        repeats: Draws per epoch of each image kind.
+    """
 
     data_dir: Path
     yunet_path: Path
@@ -55,6 +74,7 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 3e-3
     seed: int = 2026
+    split_seed: int = 2026
     threads: int = 1
     width: float = 1.5  # the channel multiplier (1.5: 32 to 384 channels)
     # Draws per epoch of each image kind: bare faces are few and feed three kinds of draws.
@@ -85,7 +105,7 @@ def load_crops(config: TrainConfig) -> Crops:
     Returns:
         The crops.
     """
-    samples = list_samples(config.data_dir, config.seed)
+    samples = list_samples(config.data_dir, config.split_seed)
     paths = np.array([str(sample.path.relative_to(config.data_dir)) for sample in samples])
     if config.cache.is_file():
         cached = np.load(config.cache)

@@ -1,5 +1,7 @@
 """Training code that needs PyTorch (the ``train`` extra): skipped where it is not installed."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -29,6 +31,7 @@ from station.vision.training.train import (  # noqa: E402
     epoch_draws,
     export,
     hard_variant_figures,
+    load_crops,
     make_training_crop,
     predict_torch,
     val_crops,
@@ -87,6 +90,51 @@ def test_cv2_dnn_runs_a_four_output_export_like_pytorch(tmp_path):
     masks = expected[:, :NOT_FACE_INDEX]
     np.testing.assert_allclose(probabilities, masks / masks.sum(axis=1, keepdims=True), atol=1e-4)
     np.testing.assert_allclose(not_face, expected[:, NOT_FACE_INDEX], atol=1e-4)
+
+
+def split_of(config):
+    return [(sample.path.name, sample.split) for sample in load_crops(config).samples]
+
+
+def test_the_split_depends_on_split_seed_not_on_the_training_seed(tmp_path):
+    # empty files: listing and splitting read only names, and a cache that matches them skips the aligning
+    for label in LABELS:
+        (tmp_path / label.value).mkdir()
+        for number in range(40):
+            (tmp_path / label.value / f"fmd_{number:03}.jpg").touch()
+    paths = np.array([f"{label.value}/fmd_{number:03}.jpg" for label in LABELS for number in range(40)])
+    cache = tmp_path / "crops.npz"
+    empty = np.zeros(len(paths))
+    np.savez(cache, paths=paths, crops=empty, valid=empty, found=empty, fallback=empty, fallback_valid=empty)
+    default = TrainConfig(data_dir=tmp_path, yunet_path=None, output=None, cache=cache)
+    assert default.seed == default.split_seed == 2026  # the committed model's split and training
+    split = split_of(default)
+    assert {kind for _, kind in split} == {"train", "val"}
+    assert split == [(s.path.name, s.split) for s in list_samples(tmp_path, 2026)]
+    # another training seed keeps every image on its side
+    assert split_of(replace(default, seed=2027)) == split
+    # another split seed moves images
+    assert split_of(replace(default, split_seed=2027)) != split
+
+
+@pytest.mark.parametrize(
+    ("argv", "seed"),
+    [
+        # the committed model's seed by default
+        ([], 2026),
+        # --seed changes the training seed only
+        (["--seed", "2027"], 2027),
+    ],
+)
+def test_the_seed_flag_sets_the_training_seed_only(monkeypatch, argv, seed):
+    from station.vision.training import __main__ as cli
+    from station.vision.training import train as training
+
+    configs = []
+    monkeypatch.setattr(training, "train", lambda config: configs.append(config) or {})
+    monkeypatch.setattr("sys.argv", ["python -m station.vision.training", *argv])
+    cli.main()
+    assert (configs[0].seed, configs[0].split_seed) == (seed, 2026)
 
 
 def fake_crops():
