@@ -340,13 +340,16 @@ def load_negatives(config: TrainConfig) -> np.ndarray:
         Context crops of negatives.
     """
     if config.negatives_cache.is_file():
-        logger.info("negatives read from %s", config.negatives_cache)
-        return np.load(config.negatives_cache)["crops"]
+        cached = np.load(config.negatives_cache)
+        if "seed" in cached and int(cached["seed"]) == config.seed:
+            logger.info("negatives read from %s", config.negatives_cache)
+            return cached["crops"]
+        logger.info("negatives in %s were mined with another seed: mining again", config.negatives_cache)
     video_dir = config.video_dir or config.data_dir.parent / "video"
     detector = FaceDetector(config.yunet_path)
     crops = negatives.mine(detector, video_dir, config.seed)
     config.negatives_cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(config.negatives_cache, crops=crops)
+    np.savez(config.negatives_cache, crops=crops, seed=np.int64(config.seed))
     logger.info("%s negatives mined", len(crops))
     return crops
 

@@ -32,6 +32,7 @@ from station.vision.training.train import (  # noqa: E402
     export,
     hard_variant_figures,
     load_crops,
+    load_negatives,
     make_training_crop,
     predict_torch,
     val_crops,
@@ -226,3 +227,31 @@ def test_hard_variants_are_measured_for_the_classifier_given(prior, mirror):
     assert figures["incorrect_recoloured"]["n"] == 1
     assert figures["with_mask_recoloured"]["n"] == 0
     assert figures["small_crop_24px"]["n"] == figures["small_crop_32px"]["n"] == 2
+
+
+@pytest.mark.parametrize(
+    ("cached_seed", "reused"),
+    [
+        # mined with this run's seed: read back, nothing mined
+        (2027, True),
+        # mined with another seed: mined again (here the missing detector file says so)
+        (2026, False),
+    ],
+)
+def test_the_negatives_cache_is_used_only_for_its_own_seed(tmp_path, cached_seed, reused):
+    cache = tmp_path / "negatives.npz"
+    crops = np.zeros((2, CONTEXT_PX, CONTEXT_PX, 3), np.uint8)
+    np.savez(cache, crops=crops, seed=np.int64(cached_seed))
+    config = TrainConfig(
+        data_dir=tmp_path,
+        yunet_path=tmp_path / "no-yunet.onnx",
+        output=tmp_path / "m.onnx",
+        negatives_cache=cache,
+        video_dir=tmp_path,
+        seed=2027,
+    )
+    if reused:
+        assert load_negatives(config).shape == crops.shape
+    else:
+        with pytest.raises(Exception, match="no-yunet"):
+            load_negatives(config)
