@@ -1,0 +1,103 @@
+"""Door counting on real footage under changes of the light, each truth counted as-is and altered.
+
+The alterations stand for what cheap cameras do at a door: the light dimmed at once (a lamp switched
+off, a cloud), a slow fade (dusk, auto exposure settling), exposure flicker (mains light beating with the
+frame rate: 5 frames brighter, 5 darker) and exposure jitter (auto exposure hunting: a random gain each
+frame). Prints the flux method's in/out and errors per truth and alteration, and the totals.
+
+Usage: ``.venv/bin/python bench/counting_light.py [--amplitude 0.06] [TRUTH ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from door_truths import VIDEOS, errors, load_truths  # noqa: E402
+
+from station.count_cli import default_band_px  # noqa: E402
+from station.counting import CountResult, DoorCounter  # noqa: E402
+from station.vision.crossings import DoorLine  # noqa: E402
+
+Alteration = Callable[[int], float]  # frame index -> gain
+
+
+def alterations(amplitude: float) -> dict[str, Alteration]:
+    """The gains each alteration applies to frame ``i``."""
+    return {
+        "as-is": lambda i: 1.0,
+        "dimmed": lambda i: 1.0 if i < 150 else 1.0 - 4 * amplitude,
+        "fade": lambda i: 1.0 - 4 * amplitude * min(1.0, max(0.0, (i - 100) / 50)),
+        "flicker": lambda i: 1.0 - amplitude if (i // 5) % 2 else 1.0,
+        "jitter": lambda i: 1.0 + amplitude * (2 * float(np.random.default_rng(i).random()) - 1),
+    }
+
+
+def frames(path: Path) -> Iterator[np.ndarray]:
+    """The clip's frames, in order."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                return
+            yield image
+    finally:
+        capture.release()
+
+
+def count(truth: dict, gain: Alteration) -> CountResult:
+    """Count the truth's clip across its line with every frame scaled by ``gain``."""
+    path = VIDEOS / truth["clip"]
+    fps = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) or 25.0
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    counter: DoorCounter | None = None
+    for index, image in enumerate(frames(path)):
+        if counter is None:
+            size = (image.shape[1], image.shape[0])
+            x1, y1, x2, y2 = truth["line"]
+            line = DoorLine((x1, y1), (x2, y2), tuple(truth["in_point"]), band_px=default_band_px(size))
+            counter = DoorCounter([line], size)
+        counter.process(cv2.convertScaleAbs(image, alpha=gain(index)), start + timedelta(seconds=index / fps))
+    assert counter is not None, f"no frames in {path}"
+    counter.finish()
+    return counter.result(0.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--amplitude", type=float, default=0.06, help="flicker and jitter gain (dimmed: 4x)")
+    parser.add_argument("truths", nargs="*", help="truth names (default: every truth with a tolerance)")
+    args = parser.parse_args()
+    truths = load_truths()
+    names = args.truths or [name for name, truth in truths.items() if truth["tolerance"] is not None]
+    kinds = alterations(args.amplitude)
+    print(f"gain amplitude {args.amplitude}: flux in / out (errors) per alteration")
+    print(f"{'truth':<24} {'truth':>7} " + " ".join(f"{kind:>13}" for kind in kinds))
+    totals = dict.fromkeys(kinds, 0)
+    for name in names:
+        truth = truths[name]
+        if not (VIDEOS / truth["clip"]).is_file():
+            print(f"{name:<24} (no {truth['clip']} in {VIDEOS})")
+            continue
+        row = f"{name:<24} {truth['in']:>3}/{truth['out']:<3} "
+        for kind, gain in kinds.items():
+            result = count(truth, gain)
+            totals[kind] += errors(result, truth)
+            row += f" {result.in_count:>4}/{result.out_count:<3}({errors(result, truth):>2})"
+        print(row)
+    print(f"{'total errors':<32} " + " ".join(f"{totals[kind]:>13}" for kind in kinds))
+
+
+if __name__ == "__main__":
+    main()
