@@ -43,26 +43,31 @@ def alterations(amplitude: float) -> dict[str, Alteration]:
     }
 
 
-def frames(path: Path) -> Iterator[np.ndarray]:
-    """The clip's frames, in order."""
+def frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    """The clip's frame rate, and its frames in order."""
     capture = cv2.VideoCapture(str(path))
-    try:
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                return
-            yield image
-    finally:
-        capture.release()
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+
+    def read() -> Iterator[np.ndarray]:
+        try:
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    return
+                yield image
+        finally:
+            capture.release()
+
+    return fps, read()
 
 
 def count(truth: dict, gain: Alteration) -> CountResult:
     """Count the truth's clip across its line with every frame scaled by ``gain``."""
     path = VIDEOS / truth["clip"]
-    fps = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) or 25.0
+    fps, images = frames(path)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     counter: DoorCounter | None = None
-    for index, image in enumerate(frames(path)):
+    for index, image in enumerate(images):
         if counter is None:
             size = (image.shape[1], image.shape[0])
             x1, y1, x2, y2 = truth["line"]
@@ -75,6 +80,7 @@ def count(truth: dict, gain: Alteration) -> CountResult:
 
 
 def main() -> None:
+    """Print the table for the truths asked for (every truth with a tolerance by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--amplitude", type=float, default=0.06, help="flicker and jitter gain (dimmed: 4x)")
     parser.add_argument("truths", nargs="*", help="truth names (default: every truth with a tolerance)")
@@ -93,8 +99,9 @@ def main() -> None:
         row = f"{name:<24} {truth['in']:>3}/{truth['out']:<3} "
         for kind, gain in kinds.items():
             result = count(truth, gain)
-            totals[kind] += errors(result, truth)
-            row += f" {result.in_count:>4}/{result.out_count:<3}({errors(result, truth):>2})"
+            wrong = errors(result, truth)
+            totals[kind] += wrong
+            row += f" {result.in_count:>4}/{result.out_count:<3}({wrong:>2})"
         print(row)
     print(f"{'total errors':<32} " + " ".join(f"{totals[kind]:>13}" for kind in kinds))
 

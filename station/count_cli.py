@@ -63,6 +63,8 @@ def parse_lines(
             f"{len(person_areas_px)} areas",
             param_hint="--person-area-px",
         )
+    if not all(math.isfinite(area) for area in person_areas_px):
+        raise click.BadParameter("expected a number of pixels like 1660", param_hint="--person-area-px")
     door_lines = []
     for index, (line_text, point_text) in enumerate(zip(lines, in_points, strict=True)):
         x1, y1, x2, y2 = _numbers(line_text, 4, "--line", "100,200,500,200")
@@ -128,7 +130,7 @@ def default_band_px(frame_size: tuple[int, int]) -> float:
     "--person-area-px",
     "person_areas_px",
     multiple=True,
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=1, max=10_000_000),
     metavar="N",
     help="One person's area of flow through a --line, one per --line: that line's flow_px from a "
     "recorded clip over the crossings you counted in it by eye [default: learnt from lone crossers].",
@@ -191,9 +193,9 @@ def count(
     until Ctrl-C. Prints each crossing, then the totals. --preview writes one frame with the lines
     drawn instead, to check them before a day of counting.
     """
-    parse_lines(
-        lines, in_points, band_px or 0.0, doors, person_areas_px
-    )  # fail on bad values before opening anything
+    parse_lines(lines, in_points, band_px or 0.0, doors, person_areas_px)  # fail before opening anything
+    if person_areas_px and Method(method) is not Method.FLUX:
+        raise click.BadParameter("one person's area is for --method flux", param_hint="--person-area-px")
     if preview_path is not None and not preview_path.parent.is_dir():
         raise click.BadParameter(f"no such directory {preview_path.parent}", param_hint="--preview")
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our own message says it once

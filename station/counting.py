@@ -83,7 +83,7 @@ class PersonArea:
     def estimate(self, y: float) -> float | None:
         """Return one person's area for an event centred at height ``y``, or None before any event."""
         if self.given_px is not None:
-            return self.given_px
+            return max(self.given_px, self.floor_px)
         if len(self._singles) >= self.min_singles:
             return max(statistics.median(self._singles), self.floor_px)
         tracked = (
@@ -331,8 +331,8 @@ class LineCount:
         in_count: Crossings into the room.
         out_count: Crossings out of it.
         flow_px: With ``flux``: the area of the events that counted somebody (source pixels).
-        person_area_px: With ``flux``: one person's area the line used at the end (given or
-            learnt), or None when it never saw anybody.
+        person_area_px: With ``flux``: one person's area at the line's middle at the end (given,
+            or learnt), or None when it never saw anybody.
     """
 
     in_count: int
@@ -340,13 +340,14 @@ class LineCount:
     flow_px: float | None = None
     person_area_px: float | None = None
 
-    def as_json(self) -> dict[str, int | float | None]:
-        """Return ``{"in": n, "out": m}``, with ``flow_px`` and ``person_area_px`` when measured."""
-        summary: dict[str, int | float | None] = {"in": self.in_count, "out": self.out_count}
-        if self.flow_px is not None:
-            summary["flow_px"] = round(self.flow_px)
-            summary["person_area_px"] = None if self.person_area_px is None else round(self.person_area_px)
-        return summary
+    def as_json(self) -> dict[str, int | None]:
+        """Return ``{"in": n, "out": m, "flow_px": a, "person_area_px": p}`` (None where not measured)."""
+        return {
+            "in": self.in_count,
+            "out": self.out_count,
+            "flow_px": None if self.flow_px is None else round(self.flow_px),
+            "person_area_px": None if self.person_area_px is None else round(self.person_area_px),
+        }
 
 
 @dataclass(frozen=True, slots=True)

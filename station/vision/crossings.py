@@ -56,7 +56,7 @@ class DoorLine:
 
     Raises:
         ValueError: The line has zero length, ``in_point`` lies on it, or ``person_area_px`` is not
-            a positive number.
+            a number of at least 1 pixel.
     """
 
     start: Point
@@ -74,8 +74,8 @@ class DoorLine:
         if abs(self._raw_distance(self.in_point)) < 1e-6:
             raise ValueError(f"line {self.name}: in_point {self.in_point} lies on the line, not on a side")
         area = self.person_area_px
-        if area is not None and not (math.isfinite(area) and area > 0):
-            raise ValueError(f"line {self.name}: person_area_px must be a positive number, got {area}")
+        if area is not None and not (math.isfinite(area) and area >= 1):
+            raise ValueError(f"line {self.name}: person_area_px must be at least 1 pixel, got {area}")
 
     @property
     def length_px(self) -> float:

@@ -108,6 +108,17 @@ CAMERA_LINE = {"line": [0, 10, 100, 10], "in_point": [50, 60]}
             },
             r"counting.lines\[0\].person_area_px: -5 is out of range",
         ),
+        # a person of less than a pixel (0 means learnt)
+        (
+            {
+                "counting": {
+                    "source": "camera",
+                    "camera": "0",
+                    "lines": [{**CAMERA_LINE, "person_area_px": 0.5}],
+                }
+            },
+            r"counting.lines\[0\]: person_area_px must be at least 1 pixel",
+        ),
         # a door without a name
         (
             {"counting": {"source": "camera", "camera": "0", "lines": [{**CAMERA_LINE, "door": " "}]}},

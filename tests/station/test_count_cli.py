@@ -70,8 +70,8 @@ def test_several_lines_are_reported_in_order_with_totals(door_video: Path) -> No
 @pytest.mark.parametrize(
     ("share", "people"),
     [
-        # the installer's area is what the line learns by itself: the same count
-        (1.0, 1),
+        # half of it: each walker's flow is two people's
+        (1 / 2, 2),
         # a third of it: each walker's flow is three people's (the given area is used, not learnt)
         (1 / 3, 3),
     ],
@@ -84,6 +84,22 @@ def test_a_given_person_area_replaces_the_learnt_one(door_video: Path, share: fl
     assert result.exit_code == 0, result.output
     assert f"line 0: in {people}  out {people}" in result.stdout
     assert f"one person {given_px:,} px, given" in result.stdout
+
+
+def test_the_summary_has_the_same_shape_with_the_tracks_method(door_video: Path) -> None:
+    # tracks measure no flow: the keys are there, empty, so tools read one shape
+    args = [
+        str(door_video),
+        "--line",
+        "64,216,704,216",
+        "--in-point",
+        "384,60",
+        "--json",
+        "--method",
+        "tracks",
+    ]
+    summary = _summary(CliRunner().invoke(count, args).stdout)
+    assert summary["lines"] == [{"in": 1, "out": 1, "flow_px": None, "person_area_px": None}]
 
 
 def test_annotate_writes_every_frame(door_video: Path, tmp_path: Path) -> None:
@@ -158,6 +174,10 @@ def test_preview_draws_the_lines_on_one_frame_and_counts_nothing(door_video: Pat
         ),
         # no person has an area of 0
         (["--person-area-px", "0"], "Invalid value for '--person-area-px'"),
+        # not a number
+        (["--person-area-px", "nan"], "expected a number of pixels"),
+        # the tracks method has no areas to use it for
+        (["--method", "tracks", "--person-area-px", "900"], "one person's area is for --method flux"),
         # a preview into a folder that does not exist
         (["--preview", "/nonexistent/dir/lines.png"], "no such directory"),
     ],

@@ -159,6 +159,20 @@ def test_side(point: tuple[float, float], side: Side) -> None:
         ({"start": (0, 0), "end": (10, 0), "in_point": (20, 0)}, "lies on the line"),
         # Negative band.
         ({"start": (0, 0), "end": (10, 0), "in_point": (5, 5), "band_px": -1}, "band_px"),
+        # A person of no area: no count could be made with it.
+        ({"start": (0, 0), "end": (10, 0), "in_point": (5, 5), "person_area_px": 0}, "person_area_px"),
+        # Less than a pixel: an area copied from a rounded summary, or a typo.
+        ({"start": (0, 0), "end": (10, 0), "in_point": (5, 5), "person_area_px": 0.3}, "at least 1 pixel"),
+        # Not a number.
+        (
+            {"start": (0, 0), "end": (10, 0), "in_point": (5, 5), "person_area_px": float("nan")},
+            "person_area_px",
+        ),
+        # Infinite.
+        (
+            {"start": (0, 0), "end": (10, 0), "in_point": (5, 5), "person_area_px": float("inf")},
+            "person_area_px",
+        ),
     ],
 )
 def test_bad_lines_are_refused(kwargs: dict, message: str) -> None:

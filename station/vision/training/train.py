@@ -340,11 +340,17 @@ def load_negatives(config: TrainConfig) -> np.ndarray:
         Context crops of negatives.
     """
     if config.negatives_cache.is_file():
-        cached = np.load(config.negatives_cache)
-        if "seed" in cached and int(cached["seed"]) == config.seed:
-            logger.info("negatives read from %s", config.negatives_cache)
-            return cached["crops"]
-        logger.info("negatives in %s were mined with another seed: mining again", config.negatives_cache)
+        with np.load(config.negatives_cache) as cached:
+            seed = int(cached["seed"]) if "seed" in cached else None
+            if seed == config.seed:
+                logger.info("negatives read from %s", config.negatives_cache)
+                return cached["crops"]
+        logger.info(
+            "negatives in %s were mined with seed %s, not %s: mining again",
+            config.negatives_cache,
+            seed,
+            config.seed,
+        )
     video_dir = config.video_dir or config.data_dir.parent / "video"
     detector = FaceDetector(config.yunet_path)
     crops = negatives.mine(detector, video_dir, config.seed)
