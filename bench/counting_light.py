@@ -1,9 +1,10 @@
 """Door counting on real footage under changes of the light, each truth counted as-is and altered.
 
-The alterations stand for what cheap cameras do at a door: the light dimmed at once (a lamp switched
-off, a cloud), a slow fade (dusk, auto exposure settling), exposure flicker (mains light beating with the
-frame rate: 5 frames brighter, 5 darker) and exposure jitter (auto exposure hunting: a random gain each
-frame). Prints the flux method's in/out and errors per truth and alteration, and the totals.
+The alterations stand for what cheap cameras do at a door: the whole clip under-exposed (a dim room)
+or low in contrast (rain, fog, a dirty lens), the light dimmed at once (a lamp switched off, a cloud), a
+slow fade (dusk, auto exposure settling), exposure flicker (mains light beating with the frame rate: 5
+frames brighter, 5 darker) and exposure jitter (auto exposure hunting: a random gain each frame).
+Prints the flux method's in/out and errors per truth and alteration, and the totals.
 
 Usage: ``.venv/bin/python bench/counting_light.py [--amplitude 0.06] [TRUTH ...]``.
 """
@@ -29,17 +30,20 @@ from station.count_cli import default_band_px  # noqa: E402
 from station.counting import CountResult, DoorCounter  # noqa: E402
 from station.vision.crossings import DoorLine  # noqa: E402
 
-Alteration = Callable[[int], float]  # frame index -> gain
+Alteration = Callable[[int], tuple[float, float]]  # frame index -> (gain, offset in grey levels)
 
 
 def alterations(amplitude: float) -> dict[str, Alteration]:
-    """The gains each alteration applies to frame ``i``."""
+    """The (gain, offset) each alteration applies to frame ``i``: ``out = gain * in + offset``."""
+    drop = 4 * amplitude
     return {
-        "as-is": lambda i: 1.0,
-        "dimmed": lambda i: 1.0 if i < 150 else 1.0 - 4 * amplitude,
-        "fade": lambda i: 1.0 - 4 * amplitude * min(1.0, max(0.0, (i - 100) / 50)),
-        "flicker": lambda i: 1.0 - amplitude if (i // 5) % 2 else 1.0,
-        "jitter": lambda i: 1.0 + amplitude * (2 * float(np.random.default_rng(i).random()) - 1),
+        "as-is": lambda i: (1.0, 0.0),
+        "dark": lambda i: (1.0 - 1.6 * drop, 0.0),  # the whole clip under-exposed (0.6 at 0.06)
+        "fog": lambda i: (1.0 - 1.6 * drop, 1.6 * drop * 128),  # the whole clip low in contrast
+        "dimmed": lambda i: (1.0 if i < 150 else 1.0 - drop, 0.0),
+        "fade": lambda i: (1.0 - drop * min(1.0, max(0.0, (i - 100) / 50)), 0.0),
+        "flicker": lambda i: (1.0 - amplitude if (i // 5) % 2 else 1.0, 0.0),
+        "jitter": lambda i: (1.0 + amplitude * (2 * float(np.random.default_rng(i).random()) - 1), 0.0),
     }
 
 
@@ -73,7 +77,10 @@ def count(truth: dict, gain: Alteration) -> CountResult:
             x1, y1, x2, y2 = truth["line"]
             line = DoorLine((x1, y1), (x2, y2), tuple(truth["in_point"]), band_px=default_band_px(size))
             counter = DoorCounter([line], size)
-        counter.process(cv2.convertScaleAbs(image, alpha=gain(index)), start + timedelta(seconds=index / fps))
+        alpha, beta = gain(index)
+        counter.process(
+            cv2.convertScaleAbs(image, alpha=alpha, beta=beta), start + timedelta(seconds=index / fps)
+        )
     assert counter is not None, f"no frames in {path}"
     counter.finish()
     return counter.result(0.0)
@@ -82,7 +89,12 @@ def count(truth: dict, gain: Alteration) -> CountResult:
 def main() -> None:
     """Print the table for the truths asked for (every truth with a tolerance by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--amplitude", type=float, default=0.06, help="flicker and jitter gain (dimmed: 4x)")
+    parser.add_argument(
+        "--amplitude",
+        type=float,
+        default=0.06,
+        help="flicker and jitter gain (dimmed and fade: 4x, dark and fog: 6.4x)",
+    )
     parser.add_argument("truths", nargs="*", help="truth names (default: every truth with a tolerance)")
     args = parser.parse_args()
     truths = load_truths()

@@ -1,5 +1,6 @@
 """``gerbang station run`` killed with SIGKILL at random moments loses no event its kiosk had shown."""
 
+import http.client
 import json
 import random
 import shutil
@@ -35,7 +36,7 @@ def watch_kiosk(url, shown, stop):
                     line = raw.decode().strip()
                     if line.startswith("data: "):
                         shown.append(json.loads(line[6:])["seq"])
-        except OSError:
+        except (OSError, http.client.HTTPException):  # the kill can cut a chunk in half
             time.sleep(0.05)
 
 
