@@ -24,11 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from door_truths import VIDEOS, errors, load_truths  # noqa: E402
+from door_truths import VIDEOS, errors, load_truths, truth_line  # noqa: E402
 
-from station.count_cli import default_band_px  # noqa: E402
 from station.counting import CountResult, DoorCounter  # noqa: E402
-from station.vision.crossings import DoorLine  # noqa: E402
 
 Alteration = Callable[[int], tuple[float, float]]  # frame index -> (gain, offset in grey levels)
 
@@ -74,9 +72,7 @@ def count(truth: dict, gain: Alteration) -> CountResult:
     for index, image in enumerate(images):
         if counter is None:
             size = (image.shape[1], image.shape[0])
-            x1, y1, x2, y2 = truth["line"]
-            line = DoorLine((x1, y1), (x2, y2), tuple(truth["in_point"]), band_px=default_band_px(size))
-            counter = DoorCounter([line], size)
+            counter = DoorCounter([truth_line(truth, size)], size)
         alpha, beta = gain(index)
         counter.process(
             cv2.convertScaleAbs(image, alpha=alpha, beta=beta), start + timedelta(seconds=index / fps)

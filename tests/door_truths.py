@@ -25,6 +25,15 @@ def load_truths() -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(TRUTHS.glob("*.json"))}
 
 
+def truth_line(truth: dict, frame_size: tuple[int, int], person_area_px: float | None = None) -> DoorLine:
+    """The truth's line, with the band ``gerbang count`` gives a frame of ``frame_size``."""
+    x1, y1, x2, y2 = truth["line"]
+    band_px = default_band_px(frame_size)
+    return DoorLine(
+        (x1, y1), (x2, y2), tuple(truth["in_point"]), band_px=band_px, person_area_px=person_area_px
+    )
+
+
 def count_truth(
     truth: dict, method: Method = Method.FLUX, person_area_px: float | None = None
 ) -> CountResult:
@@ -32,13 +41,8 @@ def count_truth(
 
     ``person_area_px`` is the line's calibration (``--person-area-px``), None to learn it.
     """
-    x1, y1, x2, y2 = truth["line"]
     with FrameSource(str(VIDEOS / truth["clip"]), start=datetime(2026, 1, 1, tzinfo=UTC)) as source:
-        band_px = default_band_px(source.frame_size)
-        line = DoorLine(
-            (x1, y1), (x2, y2), tuple(truth["in_point"]), band_px=band_px, person_area_px=person_area_px
-        )
-        return count_source(source, [line], method=method)
+        return count_source(source, [truth_line(truth, source.frame_size, person_area_px)], method=method)
 
 
 def errors(result: CountResult, truth: dict) -> int:

@@ -68,4 +68,4 @@ def test_a_door_calibrated_on_one_clip_counts_another_of_the_same_traffic(
     truth = TRUTHS[counted]
     result = count_truth(truth, person_area_px=person_area_px)
     assert errors(result, truth) <= tolerance, f"counted {result.in_count} in, {result.out_count} out"
-    assert errors(result, truth) < errors(count_truth(truth), truth) or counted == "train_door_ex03"
+    assert errors(result, truth) < errors(count_truth(truth), truth)  # better than learning it
