@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from door_truths import VIDEOS, errors, load_truths, truth_line  # noqa: E402
 
-from station.counting import CountResult, DoorCounter  # noqa: E402
+from station.counting import CountResult, DoorCounter, Method  # noqa: E402
 
 Alteration = Callable[[int], tuple[float, float]]  # frame index -> (gain, offset in grey levels)
 
@@ -63,7 +63,7 @@ def frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     return fps, read()
 
 
-def count(truth: dict, gain: Alteration) -> CountResult:
+def count(truth: dict, gain: Alteration, method: Method = Method.FLUX) -> CountResult:
     """Count the truth's clip across its line with every frame scaled by ``gain``."""
     path = VIDEOS / truth["clip"]
     fps, images = frames(path)
@@ -72,7 +72,7 @@ def count(truth: dict, gain: Alteration) -> CountResult:
     for index, image in enumerate(images):
         if counter is None:
             size = (image.shape[1], image.shape[0])
-            counter = DoorCounter([truth_line(truth, size)], size)
+            counter = DoorCounter([truth_line(truth, size)], size, method=method)
         alpha, beta = gain(index)
         counter.process(
             cv2.convertScaleAbs(image, alpha=alpha, beta=beta), start + timedelta(seconds=index / fps)

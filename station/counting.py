@@ -37,6 +37,15 @@ class Method(StrEnum):
     TRACKS = "tracks"
 
 
+class AreaBasis(StrEnum):
+    """What a line's area of one person rests on, worst last: how far an installer can trust its count."""
+
+    GIVEN = "given"
+    LONE_CROSSERS = "lone_crossers"
+    TRACKED_PEOPLE = "tracked_people"
+    FIRST_EVENTS = "first_events"
+
+
 class PersonArea:
     """How much area one person sweeps through a line.
 
@@ -74,6 +83,24 @@ class PersonArea:
         self.min_events = min_events
         self._singles: deque[float] = deque(maxlen=memory)
         self._events: deque[float] = deque(maxlen=memory)
+
+    @property
+    def lone_crossers(self) -> int:
+        """How many lone crossers the line has measured (remembered ones)."""
+        return len(self._singles)
+
+    def basis(self, y: float) -> AreaBasis | None:
+        """What ``estimate(y)`` rests on now, or None before any event."""
+        if self.given_px is not None:
+            return AreaBasis.GIVEN
+        if len(self._singles) >= self.min_singles:
+            return AreaBasis.LONE_CROSSERS
+        tracked = (
+            self.sizes.typical_area_px(y) or self.sizes.nearest_area_px(y) or self.sizes.rough_area_px(y)
+        )
+        if tracked is not None:
+            return AreaBasis.TRACKED_PEOPLE
+        return AreaBasis.FIRST_EVENTS if self._events else None
 
     @property
     def sized(self) -> bool:
@@ -261,6 +288,18 @@ class FluxLineCounter:
         """One person's area at the line's middle as the line sees it now; None before any event."""
         return self.person.estimate((self.line.start[1] + self.line.end[1]) / 2)
 
+    def totals(self) -> LineCount:
+        """The line's totals, with what it measured and what its area of one person rests on."""
+        basis = self.person.basis((self.line.start[1] + self.line.end[1]) / 2)
+        return LineCount(
+            self.in_count,
+            self.out_count,
+            self.flow_px,
+            self.person_area_px(),
+            person_area_from=None if basis is None else basis.value,
+            lone_crossers=self.person.lone_crossers,
+        )
+
     def _count(self, event: FluxEvent, keep_back: int = 0) -> list[Crossing]:
         person_px = self.person.estimate(self._height(event))
         if person_px is None:
@@ -333,20 +372,26 @@ class LineCount:
         flow_px: With ``flux``: the area of the events that counted somebody (source pixels).
         person_area_px: With ``flux``: one person's area at the line's middle at the end (given,
             or learnt), or None when it never saw anybody.
+        person_area_from: With ``flux``: what that area rests on (an ``AreaBasis`` value), or None.
+        lone_crossers: With ``flux``: how many lone crossers the line measured it on.
     """
 
     in_count: int
     out_count: int
     flow_px: float | None = None
     person_area_px: float | None = None
+    person_area_from: str | None = None
+    lone_crossers: int | None = None
 
-    def as_json(self) -> dict[str, int | None]:
-        """Return ``{"in": n, "out": m, "flow_px": a, "person_area_px": p}`` (None where not measured)."""
+    def as_json(self) -> dict[str, int | str | None]:
+        """Return in, out, flow_px, person_area_px, person_area_from, lone_crossers (None if not measured)."""
         return {
             "in": self.in_count,
             "out": self.out_count,
             "flow_px": None if self.flow_px is None else round(self.flow_px),
             "person_area_px": None if self.person_area_px is None else round(self.person_area_px),
+            "person_area_from": self.person_area_from,
+            "lone_crossers": self.lone_crossers,
         }
 
 
@@ -471,9 +516,7 @@ class DoorCounter:
     def result(self, fps: float) -> CountResult:
         """Return the totals so far."""
         if self._flux_counters:
-            lines = tuple(
-                LineCount(c.in_count, c.out_count, c.flow_px, c.person_area_px()) for c in self._flux_counters
-            )
+            lines = tuple(c.totals() for c in self._flux_counters)
         else:
             lines = tuple(LineCount(c.in_count, c.out_count) for c in self.counters)
         return CountResult(

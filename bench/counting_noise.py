@@ -1,0 +1,101 @@
+"""How much door counts move when the picture changes by what no eye can see.
+
+Each truth's clip is counted as-is, then again several times with every frame's exposure scaled by a random
+gain within ±``amplitude`` (0.5 % by default: less than one grey level in most pixels, less than any camera's
+own noise), a different random sequence each time. A counter that holds on real cameras must give about
+the same count each time; the spread is the part of a measured error that is luck, and the mean over the
+replicas is the figure to compare methods and settings by (one run on the clip's exact bytes is one draw).
+
+Prints, per truth and method, the count and errors as-is and in each replica, and the errors' mean; then the
+totals.
+
+Usage: ``.venv/bin/python bench/counting_noise.py [--replicas 3] [--amplitude 0.005] [--jobs 2] [TRUTH ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from counting_light import Alteration, count  # noqa: E402
+from door_truths import VIDEOS, errors, load_truths  # noqa: E402
+
+from station.counting import Method  # noqa: E402
+
+
+def noise(amplitude: float, replica: int) -> Alteration:
+    """Replica ``replica``'s gain per frame (replica 0: the clip as it is)."""
+    if replica == 0:
+        return lambda i: (1.0, 0.0)
+
+    def gain(i: int) -> tuple[float, float]:
+        draw = float(np.random.default_rng((replica, i)).random())
+        return (1.0 + amplitude * (2.0 * draw - 1.0), 0.0)
+
+    return gain
+
+
+def run(job: tuple[str, Method, float, int]) -> tuple[str, Method, int, int, int, int]:
+    """Count one truth with one method in one replica: (name, method, replica, in, out, errors)."""
+    name, method, amplitude, replica = job
+    truth = load_truths()[name]
+    result = count(truth, noise(amplitude, replica), method)
+    return name, method, replica, result.in_count, result.out_count, errors(result, truth)
+
+
+def main() -> None:
+    """Print the table for the truths asked for (every truth by default)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", type=int, default=3, help="noisy replicas besides the clip as-is")
+    parser.add_argument("--amplitude", type=float, default=0.005, help="largest gain change per frame")
+    parser.add_argument("--jobs", type=int, default=2, help="clips counted at once")
+    parser.add_argument("--method", choices=[m.value for m in Method], action="append", help="default: both")
+    parser.add_argument("truths", nargs="*", help="truth names (default: every truth)")
+    args = parser.parse_args()
+    truths = load_truths()
+    names = [name for name in (args.truths or truths) if (VIDEOS / truths[name]["clip"]).is_file()]
+    methods = [Method(m) for m in args.method] if args.method else list(Method)
+    jobs = [(n, m, args.amplitude, r) for n in names for m in methods for r in range(args.replicas + 1)]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(run, jobs))
+    found = {(n, m, r): (i, o, e) for n, m, r, i, o, e in results}
+    print(f"gain noise ±{args.amplitude:.1%} per frame, {args.replicas} replicas: in/out (errors)")
+    print(
+        f"{'truth':<24} {'method':<7} {'truth':>7}  {'as-is':>11}"
+        + "".join(f" {'noisy ' + str(r):>11}" for r in range(1, args.replicas + 1))
+        + "   mean  as-is"
+    )
+    totals = {(m, r): 0 for m in methods for r in range(args.replicas + 1)}
+    for name in names:
+        truth = truths[name]
+        for method in methods:
+            row = f"{name:<24} {method.value:<7} {truth['in']:>3}/{truth['out']:<3} "
+            wrong = []
+            for replica in range(args.replicas + 1):
+                in_count, out_count, error = found[(name, method, replica)]
+                totals[(method, replica)] += error
+                wrong.append(error)
+                row += f" {in_count:>3}/{out_count:<3}({error:>3})"
+            row += f"  {statistics.mean(wrong[1:] or wrong):5.1f}  {wrong[0]:>4}"
+            print(row)
+    for method in methods:
+        cells = [totals[(method, r)] for r in range(args.replicas + 1)]
+        noisy = cells[1:] or cells
+        print(
+            f"total errors, {method.value}: as-is {cells[0]}, noisy {cells[1:]},"
+            f" mean {statistics.mean(noisy):.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
