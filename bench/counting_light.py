@@ -63,8 +63,13 @@ def frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
     return fps, read()
 
 
-def count(truth: dict, gain: Alteration, method: Method = Method.FLUX) -> CountResult:
-    """Count the truth's clip across its line with every frame scaled by ``gain``."""
+def count(
+    truth: dict, gain: Alteration, method: Method = Method.FLUX, person_area_px: float | None = None
+) -> CountResult:
+    """Count the truth's clip across its line with every frame scaled by ``gain``.
+
+    ``person_area_px`` is the line's calibration (``--person-area-px``), None to learn it.
+    """
     path = VIDEOS / truth["clip"]
     fps, images = frames(path)
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -72,7 +77,7 @@ def count(truth: dict, gain: Alteration, method: Method = Method.FLUX) -> CountR
     for index, image in enumerate(images):
         if counter is None:
             size = (image.shape[1], image.shape[0])
-            counter = DoorCounter([truth_line(truth, size)], size, method=method)
+            counter = DoorCounter([truth_line(truth, size, person_area_px)], size, method=method)
         alpha, beta = gain(index)
         counter.process(
             cv2.convertScaleAbs(image, alpha=alpha, beta=beta), start + timedelta(seconds=index / fps)

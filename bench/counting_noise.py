@@ -7,7 +7,8 @@ the same count each time; the spread is the part of a measured error that is luc
 replicas is the figure to compare methods and settings by (one run on the clip's exact bytes is one draw).
 
 Prints, per truth and method, the count and errors as-is and in each replica, and the errors' mean; then the
-totals.
+totals; then the installer's calibration under the same noise: each pair's first clip counted (learnt) gives
+one person's area, its flow over its crossings counted by eye, and the second clip is counted with it.
 
 Usage: ``.venv/bin/python bench/counting_noise.py [--replicas 3] [--amplitude 0.005] [--jobs 2] [TRUTH ...]``.
 """
@@ -53,6 +54,21 @@ def run(job: tuple[str, Method, float, int]) -> tuple[str, Method, int, int, int
     return name, method, replica, result.in_count, result.out_count, errors(result, truth)
 
 
+#: (calibrated on, counted with it): boarding crowds at the same door, as in the calibration test.
+PAIRS = (("train_door_ex03", "train_door_ex02"), ("train_door_ex02", "train_door_ex03"))
+
+
+def run_pair(job: tuple[str, str, float, int]) -> tuple[str, str, int, int, int, int]:
+    """Calibrate on one truth and count another in one replica: (known, counted, replica, in, out, errors)."""
+    known_name, name, amplitude, replica = job
+    truths = load_truths()
+    known, truth = truths[known_name], truths[name]
+    flow_px = count(known, noise(amplitude, replica)).lines[0].flow_px or 0.0
+    person_area_px = max(1.0, flow_px / (known["in"] + known["out"]))
+    result = count(truth, noise(amplitude, replica), person_area_px=person_area_px)
+    return known_name, name, replica, result.in_count, result.out_count, errors(result, truth)
+
+
 def main() -> None:
     """Print the table for the truths asked for (every truth by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,8 +82,11 @@ def main() -> None:
     names = [name for name in (args.truths or truths) if (VIDEOS / truths[name]["clip"]).is_file()]
     methods = [Method(m) for m in args.method] if args.method else list(Method)
     jobs = [(n, m, args.amplitude, r) for n in names for m in methods for r in range(args.replicas + 1)]
+    pairs = [pair for pair in PAIRS if Method.FLUX in methods and set(pair) <= set(names)]
+    pair_jobs = [(a, b, args.amplitude, r) for a, b in pairs for r in range(args.replicas + 1)]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run, jobs))
+        pair_results = list(pool.map(run_pair, pair_jobs))
     found = {(n, m, r): (i, o, e) for n, m, r, i, o, e in results}
     print(f"gain noise ±{args.amplitude:.1%} per frame, {args.replicas} replicas: in/out (errors)")
     print(
@@ -95,6 +114,17 @@ def main() -> None:
             f"total errors, {method.value}: as-is {cells[0]}, noisy {cells[1:]},"
             f" mean {statistics.mean(noisy):.1f}"
         )
+
+    found_pairs = {(a, b, r): (i, o, e) for a, b, r, i, o, e in pair_results}
+    for known_name, name in pairs:
+        label = f"{name} with {known_name}'s area"
+        row = f"{label:<48}"
+        wrong = []
+        for replica in range(args.replicas + 1):
+            in_count, out_count, error = found_pairs[(known_name, name, replica)]
+            wrong.append(error)
+            row += f" {in_count:>3}/{out_count:<3}({error:>3})"
+        print(row + f"  mean {statistics.mean(wrong[1:] or wrong):.1f}")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,12 @@ def _area(*, tracked: bool, events: int, singles: int, given_px: float | None = 
         (True, 3, 0, None, AreaBasis.TRACKED_PEOPLE, 1000),
         # five crossings smaller than the tracked size: a door of one at a time, the crossings win
         (True, 5, 0, None, AreaBasis.TRACKED_PEOPLE, 800),
-        # a lone crosser measured at the line replaces both
-        (True, 5, 1, None, AreaBasis.LONE_CROSSERS, 1200),
+        # one lone crosser is not trusted alone: the median of it and the tracked size
+        (True, 5, 1, None, AreaBasis.LONE_CROSSERS, 1100),
+        # nobody tracked: the one lone crosser is all there is
+        (False, 5, 1, None, AreaBasis.LONE_CROSSERS, 1200),
+        # two lone crossers measured at the line replace the tracker's size
+        (True, 5, 2, None, AreaBasis.LONE_CROSSERS, 1200),
         # the installer's figure replaces everything
         (True, 5, 2, 1500.0, AreaBasis.GIVEN, 1500),
         # but never below the smallest blob
@@ -53,6 +57,7 @@ def test_the_area_and_what_it_rests_on(
     assert area.basis(200) == basis
     assert area.estimate(200) == estimate_px
     assert area.lone_crossers == singles
+    assert area.sized == (given_px is not None or singles >= 2)
 
 
 def test_crossings_smaller_than_the_floor_are_not_learnt() -> None:
