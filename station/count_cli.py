@@ -12,14 +12,11 @@ import cv2
 
 from sensors.camera import CameraError, FrameSource, parse_source
 from sensors.crossing import Crossing
-from station.counting import AreaBasis, LineCount, Method, count_source
+from station.counting import Method, count_source
 from station.vision.annotate import AnnotationError, VideoOut, draw_lines
 from station.vision.crossings import DoorLine
 from station.vision.sizes import SizeSettings
 from station.vision.tracking import TrackerSettings
-
-#: Lone crossers a learnt area of one person needs before the count calls it learnt rather than a guess.
-TRUSTED_LONE_CROSSERS = 5
 
 
 def _numbers(text: str, count: int, option: str, example: str) -> tuple[float, ...]:
@@ -95,31 +92,6 @@ def _write_preview(frames: FrameSource, door_lines: list[DoorLine], path: Path) 
         raise click.ClickException(f"cannot write {path} (use a .png or .jpg name)")
     height, width = frame.image.shape[:2]
     click.echo(f"wrote {path}: {width}x{height}, {len(door_lines)} line(s)")
-
-
-def flow_text(line: DoorLine, totals: LineCount) -> str:
-    """What a line measured, for an installer checking its counts: flow, and one person's area.
-
-    An area learnt from fewer than ``TRUSTED_LONE_CROSSERS`` lone crossers is called a guess, with how to
-    replace it: at a door that is never empty the learnt area swings with changes no eye can see
-    (``bench/counting_noise.py``), while the flow holds.
-    """
-    if totals.flow_px is None:
-        return ""
-    if totals.person_area_px is None:
-        return f"  (flow {totals.flow_px:,.0f} px)"
-    text = f"  (flow {totals.flow_px:,.0f} px, one person {totals.person_area_px:,.0f} px, "
-    lone = totals.lone_crossers or 0
-    if totals.person_area_from == AreaBasis.GIVEN:
-        return text + "given)"
-    if totals.person_area_from == AreaBasis.LONE_CROSSERS and lone >= TRUSTED_LONE_CROSSERS:
-        return text + f"learnt from {lone} lone crossers)"
-    basis = {
-        AreaBasis.LONE_CROSSERS: f"{lone} lone crosser{'s' if lone != 1 else ''}",
-        AreaBasis.TRACKED_PEOPLE: "tracked people",
-        AreaBasis.FIRST_EVENTS: "the first crossings",
-    }.get(AreaBasis(totals.person_area_from or AreaBasis.FIRST_EVENTS), "")
-    return text + f"a guess from {basis}: count a recorded clip by eye and give --person-area-px)"
 
 
 def default_band_px(frame_size: tuple[int, int]) -> float:
@@ -286,7 +258,7 @@ def count(
         click.echo(json.dumps(result.as_json()))
         return
     for line, totals in zip(door_lines, result.lines, strict=True):
-        click.echo(f"line {line.name}: in {totals.in_count}  out {totals.out_count}{flow_text(line, totals)}")
+        click.echo(f"line {line.name}: in {totals.in_count}  out {totals.out_count}{totals.text()}")
     click.echo(
         f"total: in {result.in_count}  out {result.out_count}  ({result.frames} frames, {result.fps:.0f} fps)"
     )

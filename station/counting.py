@@ -46,6 +46,10 @@ class AreaBasis(StrEnum):
     FIRST_EVENTS = "first_events"
 
 
+#: Lone crossers a learnt area of one person needs before a line's totals call it learnt, not a guess.
+TRUSTED_LONE_CROSSERS = 5
+
+
 class PersonArea:
     """How much area one person sweeps through a line.
 
@@ -391,6 +395,29 @@ class LineCount:
     person_area_px: float | None = None
     person_area_from: str | None = None
     lone_crossers: int | None = None
+
+    def text(self) -> str:
+        """What the line measured, for an installer checking its counts: flow, and one person's area.
+
+        An area learnt from fewer than ``TRUSTED_LONE_CROSSERS`` lone crossers is called a guess, with how
+        to replace it: at a door that is never empty the learnt area swings with changes no eye can see
+        (``bench/counting_noise.py``), while the flow holds. Empty with ``tracks`` (nothing measured).
+        """
+        if self.flow_px is None:
+            return ""
+        if self.person_area_px is None:
+            return f"  (flow {self.flow_px:,.0f} px)"
+        text = f"  (flow {self.flow_px:,.0f} px, one person {self.person_area_px:,.0f} px, "
+        lone = self.lone_crossers or 0
+        if self.person_area_from == AreaBasis.GIVEN:
+            return text + "given)"
+        if self.person_area_from == AreaBasis.LONE_CROSSERS and lone >= TRUSTED_LONE_CROSSERS:
+            return text + f"learnt from {lone} lone crossers)"
+        basis = {
+            AreaBasis.LONE_CROSSERS: f"{lone} lone crosser{'s' if lone != 1 else ''}",
+            AreaBasis.TRACKED_PEOPLE: "tracked people",
+        }.get(AreaBasis(self.person_area_from or AreaBasis.FIRST_EVENTS), "the first crossings")
+        return text + f"a guess from {basis}: count a recorded clip by eye and give --person-area-px)"
 
     def as_json(self) -> dict[str, int | str | None]:
         """Return in, out, flow_px, person_area_px, person_area_from, lone_crossers (None if not measured)."""

@@ -171,6 +171,15 @@ class CameraCounter:
                         for crossing in counter.finish() if counter is not None else []:
                             yield replace(crossing, source="camera")  # still on the lines at the end
                         log.info("door camera: the video ended after %d frames", self.frames_done)
+                        if counter is not None:  # what an installer replaying a clip checks the lines by
+                            for line, totals in zip(self.lines, counter.result(0.0).lines, strict=False):
+                                log.info(
+                                    "door camera: line %s: in %d  out %d%s",
+                                    line.name,
+                                    totals.in_count,
+                                    totals.out_count,
+                                    totals.text(),
+                                )
                         self.on_state(ENDED, f"the video ended after {self.frames_done} frames")
                         return
                     if online:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import pytest
 
 from sensors.camera import Frame
 from sensors.crossing import Crossing, Direction
+from station.counting import CountResult, LineCount
 from station.door_sources import ENDED, CameraCounter, DoorView, FrameRelay
 from station.vision.crossings import DoorLine
 
@@ -57,8 +59,13 @@ class EveryTenth:
     def finish(self):
         return [Crossing(at=T0, direction=Direction.OUT, line=LINE.name)]  # still on the line at the end
 
+    def result(self, fps):
+        line = LineCount(self.counters[0].in_count, 1, 22000.0, 2000.0, "lone_crossers", 1)
+        return CountResult(lines=(line,), frames=self.frames, fps=fps)
 
-def test_a_clip_is_counted_once_to_its_end_and_reported_ended() -> None:
+
+def test_a_clip_is_counted_once_to_its_end_and_reported_ended(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="station.door_sources")
     states: list[tuple[str, str]] = []
     clip = Clip(100)
     made = []
@@ -76,6 +83,10 @@ def test_a_clip_is_counted_once_to_its_end_and_reported_ended() -> None:
     assert made == [(100, 100)]  # built once, for the frames' size
     assert states == [("online", ""), (ENDED, "the video ended after 100 frames")]
     assert clip.closed
+    # the installer replaying a clip reads each line's totals, and whether one person's area is a guess
+    assert "line pintu: in 10  out 1  (flow 22,000 px, one person 2,000 px, a guess from 1 lone crosser:" in (
+        caplog.text
+    )
 
 
 def test_a_camera_that_cannot_be_opened_is_offline_not_a_crash() -> None:
