@@ -5,12 +5,15 @@ gain within ±``amplitude`` (0.5 % by default: less than one grey level in most 
 own noise), a different random sequence each time. A counter that holds on real cameras must give about
 the same count each time; the spread is the part of a measured error that is luck, and the mean over the
 replicas is the figure to compare methods and settings by (one run on the clip's exact bytes is one draw).
+Replica ``r``'s gains are the same for every truth and every setting, so two settings are compared on the
+same noise.
 
 Prints, per truth and method, the count and errors as-is and in each replica, and the errors' mean; then the
 totals; then the installer's calibration under the same noise: each pair's first clip counted (learnt) gives
 one person's area, its flow over its crossings counted by eye, and the second clip is counted with it.
 
-Usage: ``.venv/bin/python bench/counting_noise.py [--replicas 3] [--amplitude 0.005] [--jobs 2] [TRUTH ...]``.
+Usage: ``.venv/bin/python bench/counting_noise.py [--replicas 3] [--amplitude 0.005] [--jobs 2]
+[--method flux|tracks ...] [TRUTH ...]`` (naming train_door_ex02 and train_door_ex03 prints their pair too).
 """
 
 from __future__ import annotations
@@ -78,9 +81,19 @@ def main() -> None:
     parser.add_argument("--method", choices=[m.value for m in Method], action="append", help="default: both")
     parser.add_argument("truths", nargs="*", help="truth names (default: every truth)")
     args = parser.parse_args()
+    if args.replicas < 1 or args.jobs < 1:
+        parser.error("--replicas and --jobs must be at least 1")
     truths = load_truths()
-    names = [name for name in (args.truths or truths) if (VIDEOS / truths[name]["clip"]).is_file()]
-    methods = [Method(m) for m in args.method] if args.method else list(Method)
+    unknown = [name for name in args.truths if name not in truths]
+    if unknown:
+        parser.error(f"no truth named {', '.join(unknown)} (known: {', '.join(truths)})")
+    names = []
+    for name in dict.fromkeys(args.truths or truths):
+        if (VIDEOS / truths[name]["clip"]).is_file():
+            names.append(name)
+        else:
+            print(f"{name}: no {truths[name]['clip']} in {VIDEOS}")
+    methods = list(dict.fromkeys(Method(m) for m in args.method)) if args.method else list(Method)
     jobs = [(n, m, args.amplitude, r) for n in names for m in methods for r in range(args.replicas + 1)]
     pairs = [pair for pair in PAIRS if Method.FLUX in methods and set(pair) <= set(names)]
     pair_jobs = [(a, b, args.amplitude, r) for a, b in pairs for r in range(args.replicas + 1)]
@@ -90,9 +103,9 @@ def main() -> None:
     found = {(n, m, r): (i, o, e) for n, m, r, i, o, e in results}
     print(f"gain noise ±{args.amplitude:.1%} per frame, {args.replicas} replicas: in/out (errors)")
     print(
-        f"{'truth':<24} {'method':<7} {'truth':>7}  {'as-is':>11}"
-        + "".join(f" {'noisy ' + str(r):>11}" for r in range(1, args.replicas + 1))
-        + "   mean  as-is"
+        f"{'truth':<24} {'method':<7} {'truth':<8}{'as-is':>13}"
+        + "".join(f"{'noisy ' + str(r):>13}" for r in range(1, args.replicas + 1))
+        + "   mean"
     )
     totals = {(m, r): 0 for m in methods for r in range(args.replicas + 1)}
     for name in names:
@@ -105,11 +118,11 @@ def main() -> None:
                 totals[(method, replica)] += error
                 wrong.append(error)
                 row += f" {in_count:>3}/{out_count:<3}({error:>3})"
-            row += f"  {statistics.mean(wrong[1:] or wrong):5.1f}  {wrong[0]:>4}"
+            row += f"  {statistics.mean(wrong[1:]):5.1f}"
             print(row)
     for method in methods:
         cells = [totals[(method, r)] for r in range(args.replicas + 1)]
-        noisy = cells[1:] or cells
+        noisy = cells[1:]
         print(
             f"total errors, {method.value}: as-is {cells[0]}, noisy {cells[1:]},"
             f" mean {statistics.mean(noisy):.1f}"
@@ -124,7 +137,7 @@ def main() -> None:
             in_count, out_count, error = found_pairs[(known_name, name, replica)]
             wrong.append(error)
             row += f" {in_count:>3}/{out_count:<3}({error:>3})"
-        print(row + f"  mean {statistics.mean(wrong[1:] or wrong):.1f}")
+        print(row + f"  mean {statistics.mean(wrong[1:]):.1f}")
 
 
 if __name__ == "__main__":

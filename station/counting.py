@@ -38,12 +38,16 @@ class Method(StrEnum):
 
 
 class AreaBasis(StrEnum):
-    """What a line's area of one person rests on, worst last: how far an installer can trust its count."""
+    """What a line's area of one person rests on, best first: how far an installer can trust its count.
+
+    ``events``: the median of the line's own crossings (before anybody was tracked, or at a door where
+    people come one at a time and the crossings are smaller than the tracked people).
+    """
 
     GIVEN = "given"
     LONE_CROSSERS = "lone_crossers"
     TRACKED_PEOPLE = "tracked_people"
-    FIRST_EVENTS = "first_events"
+    EVENTS = "events"
 
 
 #: Lone crossers a learnt area of one person needs before a line's totals call it learnt, not a guess.
@@ -100,41 +104,47 @@ class PersonArea:
         return len(self._singles)
 
     def basis(self, y: float) -> AreaBasis | None:
-        """What ``estimate(y)`` rests on now, or None before any event."""
-        if self.given_px is not None:
-            return AreaBasis.GIVEN
-        if self._singles:
-            return AreaBasis.LONE_CROSSERS
-        tracked = (
-            self.sizes.typical_area_px(y) or self.sizes.nearest_area_px(y) or self.sizes.rough_area_px(y)
-        )
-        if tracked is not None:
-            return AreaBasis.TRACKED_PEOPLE
-        return AreaBasis.FIRST_EVENTS if self._events else None
+        """Return what ``estimate(y)`` rests on now, or None while it has nothing.
+
+        Args:
+            y: The height (source pixels) of the event the area is for.
+        """
+        return self._estimate(y)[1]
 
     @property
     def sized(self) -> bool:
-        """Whether the estimate is no longer a guess: given, or measured on lone people at the line."""
+        """Whether a crowd on the line may be counted while it lasts: given, or ``min_singles`` measured.
+
+        (The totals' text calls an area a guess until ``TRUSTED_LONE_CROSSERS``: counting a crowd early
+        needs less trust than telling an installer the line needs no calibration.)
+        """
         return self.given_px is not None or len(self._singles) >= self.min_singles
 
     def estimate(self, y: float) -> float | None:
-        """Return one person's area for an event centred at height ``y``, or None before any event."""
+        """Return one person's area for an event centred at height ``y``, or None while it has nothing.
+
+        Args:
+            y: The event's height (source pixels): the tracker's sizes depend on it.
+        """
+        return self._estimate(y)[0]
+
+    def _estimate(self, y: float) -> tuple[float | None, AreaBasis | None]:
         if self.given_px is not None:
-            return max(self.given_px, self.floor_px)
+            return max(self.given_px, self.floor_px), AreaBasis.GIVEN
         if len(self._singles) >= self.min_singles:
-            return max(statistics.median(self._singles), self.floor_px)
+            return max(statistics.median(self._singles), self.floor_px), AreaBasis.LONE_CROSSERS
         tracked = (
             self.sizes.typical_area_px(y) or self.sizes.nearest_area_px(y) or self.sizes.rough_area_px(y)
         )
         if self._singles:  # too few to trust alone: pooled with the tracker's size
             pool = [*self._singles, *([] if tracked is None else [tracked])]
-            return max(statistics.median(pool), self.floor_px)
+            return max(statistics.median(pool), self.floor_px), AreaBasis.LONE_CROSSERS
         own = statistics.median(self._events) if self._events else None
         if tracked is None:
-            return max(own, self.floor_px) if own is not None else None
-        if own is not None and len(self._events) >= self.min_events:
-            tracked = min(tracked, own)  # the events of a door where people come one at a time
-        return max(tracked, self.floor_px)
+            return (None, None) if own is None else (max(own, self.floor_px), AreaBasis.EVENTS)
+        if own is not None and len(self._events) >= self.min_events and own < tracked:
+            return max(own, self.floor_px), AreaBasis.EVENTS  # a door where people come one at a time
+        return max(tracked, self.floor_px), AreaBasis.TRACKED_PEOPLE
 
     def learn(self, area_px: float, single: bool) -> None:
         """Remember an ended event; ``single`` when one tracked person made it alone."""
@@ -309,7 +319,7 @@ class FluxLineCounter:
             self.out_count,
             self.flow_px,
             self.person_area_px(),
-            person_area_from=None if basis is None else basis.value,
+            person_area_from=basis,
             lone_crossers=self.person.lone_crossers,
         )
 
@@ -393,7 +403,7 @@ class LineCount:
     out_count: int
     flow_px: float | None = None
     person_area_px: float | None = None
-    person_area_from: str | None = None
+    person_area_from: AreaBasis | None = None
     lone_crossers: int | None = None
 
     def text(self) -> str:
@@ -407,17 +417,20 @@ class LineCount:
             return ""
         if self.person_area_px is None:
             return f"  (flow {self.flow_px:,.0f} px)"
-        text = f"  (flow {self.flow_px:,.0f} px, one person {self.person_area_px:,.0f} px, "
+        measured = f"  (flow {self.flow_px:,.0f} px, one person {self.person_area_px:,.0f} px"
         lone = self.lone_crossers or 0
-        if self.person_area_from == AreaBasis.GIVEN:
-            return text + "given)"
-        if self.person_area_from == AreaBasis.LONE_CROSSERS and lone >= TRUSTED_LONE_CROSSERS:
-            return text + f"learnt from {lone} lone crossers)"
-        basis = {
+        if self.person_area_from is None:
+            return measured + ")"
+        if self.person_area_from is AreaBasis.GIVEN:
+            return measured + ", given)"
+        if self.person_area_from is AreaBasis.LONE_CROSSERS and lone >= TRUSTED_LONE_CROSSERS:
+            return measured + f", learnt from {lone} lone crossers)"
+        source = {
             AreaBasis.LONE_CROSSERS: f"{lone} lone crosser{'s' if lone != 1 else ''}",
             AreaBasis.TRACKED_PEOPLE: "tracked people",
-        }.get(AreaBasis(self.person_area_from or AreaBasis.FIRST_EVENTS), "the first crossings")
-        return text + f"a guess from {basis}: count a recorded clip by eye and give --person-area-px)"
+            AreaBasis.EVENTS: "the line's own crossings",
+        }[self.person_area_from]
+        return measured + f", a guess from {source}: count a recorded clip by eye and give --person-area-px)"
 
     def as_json(self) -> dict[str, int | str | None]:
         """Return in, out, flow_px, person_area_px, person_area_from, lone_crossers (None if not measured)."""
@@ -426,7 +439,7 @@ class LineCount:
             "out": self.out_count,
             "flow_px": None if self.flow_px is None else round(self.flow_px),
             "person_area_px": None if self.person_area_px is None else round(self.person_area_px),
-            "person_area_from": self.person_area_from,
+            "person_area_from": None if self.person_area_from is None else self.person_area_from.value,
             "lone_crossers": self.lone_crossers,
         }
 

@@ -172,7 +172,7 @@ class CameraCounter:
                             yield replace(crossing, source="camera")  # still on the lines at the end
                         log.info("door camera: the video ended after %d frames", self.frames_done)
                         if counter is not None:  # what an installer replaying a clip checks the lines by
-                            for line, totals in zip(self.lines, counter.result(0.0).lines, strict=False):
+                            for line, totals in zip(self.lines, counter.result(0.0).lines, strict=True):
                                 log.info(
                                     "door camera: line %s: in %d  out %d%s",
                                     line.name,

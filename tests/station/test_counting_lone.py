@@ -62,7 +62,7 @@ def _track(cy: float, width_px: float) -> Track:
         0.6,  # only the middle of the body is tracked (the sides fell into holes of the mask)
     ],
 )
-def test_a_lone_crosser_is_sized_by_all_the_area_it_swept(tracked_share: float) -> None:
+def test_a_lone_crosser_is_measured_by_all_the_area_it_swept(tracked_share: float) -> None:
     counter = FluxLineCounter(MIDDLE, SIZE, PersonSizes(SIZE[1]), FluxSettings(hold_s=0.2))
     swept_px = 0.0
     voted = False

@@ -13,7 +13,7 @@ import pytest
 
 from sensors.camera import Frame
 from sensors.crossing import Crossing, Direction
-from station.counting import CountResult, LineCount
+from station.counting import AreaBasis, CountResult, LineCount
 from station.door_sources import ENDED, CameraCounter, DoorView, FrameRelay
 from station.vision.crossings import DoorLine
 
@@ -60,7 +60,7 @@ class EveryTenth:
         return [Crossing(at=T0, direction=Direction.OUT, line=LINE.name)]  # still on the line at the end
 
     def result(self, fps):
-        line = LineCount(self.counters[0].in_count, 1, 22000.0, 2000.0, "lone_crossers", 1)
+        line = LineCount(self.counters[0].in_count, 1, 22000.0, 2000.0, AreaBasis.LONE_CROSSERS, 1)
         return CountResult(lines=(line,), frames=self.frames, fps=fps)
 
 
