@@ -309,19 +309,21 @@ class FluxLineCounter:
 
     def person_area_px(self) -> float | None:
         """One person's area at the line's middle as the line sees it now; None before any event."""
-        return self.person.estimate((self.line.start[1] + self.line.end[1]) / 2)
+        return self.person.estimate(self._middle_y())
 
     def totals(self) -> LineCount:
         """The line's totals, with what it measured and what its area of one person rests on."""
-        basis = self.person.basis((self.line.start[1] + self.line.end[1]) / 2)
         return LineCount(
             self.in_count,
             self.out_count,
             self.flow_px,
             self.person_area_px(),
-            person_area_from=basis,
+            person_area_from=self.person.basis(self._middle_y()),
             lone_crossers=self.person.lone_crossers,
         )
+
+    def _middle_y(self) -> float:
+        return (self.line.start[1] + self.line.end[1]) / 2
 
     def _count(self, event: FluxEvent, keep_back: int = 0) -> list[Crossing]:
         person_px = self.person.estimate(self._height(event))

@@ -171,15 +171,8 @@ class CameraCounter:
                         for crossing in counter.finish() if counter is not None else []:
                             yield replace(crossing, source="camera")  # still on the lines at the end
                         log.info("door camera: the video ended after %d frames", self.frames_done)
-                        if counter is not None:  # what an installer replaying a clip checks the lines by
-                            for line, totals in zip(self.lines, counter.result(0.0).lines, strict=True):
-                                log.info(
-                                    "door camera: line %s: in %d  out %d%s",
-                                    line.name,
-                                    totals.in_count,
-                                    totals.out_count,
-                                    totals.text(),
-                                )
+                        if counter is not None:
+                            _log_totals(self.lines, counter)
                         self.on_state(ENDED, f"the video ended after {self.frames_done} frames")
                         return
                     if online:
@@ -202,6 +195,18 @@ class CameraCounter:
                     yield replace(crossing, source="camera")
         finally:
             frames.close()
+
+
+def _log_totals(lines: Sequence[DoorLine], counter: DoorCounter) -> None:
+    """Log each line's totals as ``gerbang count`` prints them: what an installer replaying a clip checks."""
+    for line, totals in zip(lines, counter.result(0.0).lines, strict=True):
+        log.info(
+            "door camera: line %s: in %d  out %d%s",
+            line.name,
+            totals.in_count,
+            totals.out_count,
+            totals.text(),
+        )
 
 
 def _warn_outside(lines: Sequence[DoorLine], size: tuple[int, int]) -> None:
