@@ -155,6 +155,15 @@ class PersonArea:
             self._singles.append(area_px)
 
 
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """One frame's flow through a line: when, the area through each bin, and which event owns each bin."""
+
+    at: datetime
+    flux_px: np.ndarray
+    owners: dict[Direction, np.ndarray]
+
+
 class FluxLineCounter:
     """Counts one door line by the area flowing through it (``station.vision.flux``).
 
@@ -189,8 +198,8 @@ class FluxLineCounter:
         self.flow_px = 0.0
         self._held: list[FluxEvent] = []  # ended, waiting in case the same person steps back
         self._votes: deque[tuple[Direction, datetime, int, bool]] = deque(maxlen=64)  # tracks that crossed
-        self._history: deque[tuple[datetime, np.ndarray]] = deque(maxlen=150)  # recent flux profiles
-        self._measuring: list[tuple[Direction, datetime, datetime, slice]] = []  # lone crossers
+        self._history: deque[_Profile] = deque(maxlen=150)  # recent flux profiles
+        self._measuring: list[tuple[Direction, datetime, datetime, slice, int]] = []  # lone crossers
 
     def vote(self, direction: Direction, at: datetime, track: Track, alone: bool) -> None:
         """Note that a tracked person crossed the line (their event counts at least one).
@@ -205,7 +214,8 @@ class FluxLineCounter:
         (x1, y1), (x2, y2) = self.line.start, self.line.end
         ux, uy = (x2 - x1) / self.line.length_px, (y2 - y1) / self.line.length_px
         along_px = (track.anchor[0] - x1) * ux + (track.anchor[1] - y1) * uy
-        self._votes.append((direction, at, int(along_px // self.flux.bin_px), alone))
+        centre_bin = int(along_px // self.flux.bin_px)
+        self._votes.append((direction, at, centre_bin, alone))
         if not alone:
             return
         width, height = track.size
@@ -215,7 +225,7 @@ class FluxLineCounter:
         speed_px = abs(-uy * track.velocity[0] + ux * track.velocity[1])
         fps = 25.0
         if len(self._history) >= 2:
-            span_s = (self._history[-1][0] - self._history[0][0]).total_seconds()
+            span_s = (self._history[-1].at - self._history[0].at).total_seconds()
             fps = (len(self._history) - 1) / span_s if span_s > 0 else fps
         half_s = min(2.5, 0.5 * across_px / max(speed_px, 0.5) / fps + 0.2)
         bins = slice(
@@ -226,27 +236,47 @@ class FluxLineCounter:
         # A track's crossing is told once its centre is past the line's band, late in its passage:
         # the window reaches twice as far back as ahead (measured on the truths: 26 errors against 37
         # for a window centred on the vote; wider ahead takes in the next person in a crowd).
-        self._measuring.append((direction, at - 2 * window, at + window, bins))
+        self._measuring.append((direction, at - 2 * window, at + window, bins, centre_bin))
 
     def _measure(self, at: datetime) -> None:
-        """Size one person from the flow around a lone crosser, once it has gone through."""
+        """Size one person from the flow around a lone crosser, once it has gone through.
+
+        What counts is the flow of the events flowing where the crosser crossed, during their passage:
+        all of it when those events are no wider than ``lone_event_span`` windows (they are that
+        person), else their part inside the crosser's window (``lone_reach``): flow not connected to
+        them, a neighbour passing beside, is never theirs.
+        """
         for item in list(self._measuring):
-            direction, start, end, bins = item
+            direction, start, end, bins, centre_bin = item
             if at < end:
                 continue
             self._measuring.remove(item)
             sign = 1.0 if direction is Direction.IN else -1.0
+            passage = [profile for profile in self._history if start <= profile.at <= end]
+            gap = self.settings.gap_bins
+            near = slice(max(0, centre_bin - gap), centre_bin + gap + 1)
+            theirs = list({int(i) for profile in passage for i in profile.owners[direction][near]} - {-1})
+            window = np.zeros(self.flux.bins, bool)
+            window[bins] = True
+            if theirs:
+                owned = [np.isin(profile.owners[direction], theirs) for profile in passage]
+                spread = np.flatnonzero(np.logical_or.reduce(owned))
+                whole = spread[-1] - spread[0] + 1 <= self.settings.lone_event_span * window.sum()
+                chosen = owned if whole else [mine & window for mine in owned]
+            else:
+                chosen = [window] * len(passage)
             area = sum(
-                float(np.clip(sign * flux[bins], 0.0, None).sum())
-                for t, flux in self._history
-                if start <= t <= end
+                float(np.clip(sign * profile.flux_px[mine], 0.0, None).sum())
+                for profile, mine in zip(passage, chosen, strict=True)
             )
             self.person.learn(area, single=True)
 
     def trigger(self, grey: np.ndarray, foreground: np.ndarray, at: datetime) -> list[Crossing]:
         """Take one frame and return the crossings it made certain."""
         ended = self.flux.update(grey, foreground, at)
-        self._history.append((at, self.flux.flux_px))
+        self._history.append(
+            _Profile(at, self.flux.flux_px, {d: self.flux.owners(d) for d in (Direction.IN, Direction.OUT)})
+        )
         self._measure(at)
         crossings: list[Crossing] = []
         if self.person.sized:  # a crowd on the line: all but its last few people while it lasts
