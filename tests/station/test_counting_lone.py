@@ -43,7 +43,7 @@ def _frames(lefts_px: tuple[int, ...] = (364,)) -> list[tuple[np.ndarray, np.nda
 
 
 def _walk(counter: FluxLineCounter, lefts_px: tuple[int, ...], tracked_w_px: float) -> np.ndarray:
-    """Walk the bodies across; the middle one is voted a lone crosser. Returns the area swept per bin."""
+    """Walk the bodies across, the one centred at x 384 voted a lone crosser; return each bin's swept area."""
     swept_px = np.zeros(counter.flux.bins)
     voted = False
     for index, (grey, foreground, cy) in enumerate(_frames(lefts_px)):
@@ -94,10 +94,11 @@ def test_a_lone_crosser_in_a_row_of_people_is_measured_only_in_its_window() -> N
     # three bodies shoulder to shoulder make one event three bodies wide: not one person's area
     counter = FluxLineCounter(MIDDLE, SIZE, PersonSizes(SIZE[1]), FluxSettings(hold_s=0.2))
     swept_px = _walk(counter, (324, 364, 404), BODY_W)
-    # the lone crosser's window: its box's width and a bin either side of its centre, along the line
-    half_px = counter.settings.lone_reach * BODY_W + counter.flux.bin_px
+    # the lone crosser's window along the line: lone_reach box widths and a bin either side of its centre
+    bin_px = counter.flux.bin_px
+    half_px = counter.settings.lone_reach * BODY_W + bin_px
     along_px = 384 - MIDDLE.start[0]
-    window = slice(int((along_px - half_px) // 4), int((along_px + half_px) // 4) + 1)
+    window = slice(int((along_px - half_px) // bin_px), int((along_px + half_px) // bin_px) + 1)
     assert counter.person.lone_crossers == 1
     assert counter.person.estimate(216) == pytest.approx(swept_px[window].sum(), rel=0.05)
     assert counter.person.estimate(216) < 0.7 * swept_px.sum()  # not the row's whole area
